@@ -22,7 +22,8 @@ if [ -n "$(git status --porcelain -uno)" ]; then echo "library out of sync with 
 echo "== notebooks (nbdev-test)"
 n_nb=$(python -c "from nbdev.doclinks import nbglob; print(len(nbglob(as_path=True)))")
 set +e
-timeout 1500 nbdev-test --n-workers 2 --timing 2> >(tee "$log/nbdev.err" >&2)
+# two notebooks run at once: one torch thread each, or they oversubscribe the cores and crawl
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 timeout 1500 nbdev-test --n-workers 2 --timing 2> >(tee "$log/nbdev.err" >&2)
 nb_rc=$?
 sleep 0.5
 nb_failed=$(awk '/nbdev Tests Failed On The Following Notebooks/{f=1;next} f && /^\t/{c++} END{print c+0}' "$log/nbdev.err")
