@@ -318,6 +318,7 @@ class TrainConfig:
     recipe: str|None = None               # a key of RECIPES; None: the method's default
     lr: float|None = None                 # head learning rate; None: the recipe's
     seed: int = 0
+    trial: int = 1                        # RegDB split to train and test on (1..10); one model per trial
     keypoints: str|None = None            # keypoint source for kglfr.keypoints.load_keypoints; None: zeros
     use_random_erasing: bool = False
     options: dict = field(default_factory=dict)   # method options
@@ -402,7 +403,8 @@ def build_learner(config: TrainConfig) -> tuple[Learner, object]:
     "A fastai Learner for `config` and the dataset reader it trains on."
     set_seed(config.seed)
     device = training_device(config)
-    ds = make_dataset(config.dataset, config.root or default_root(config.dataset))
+    ds = make_dataset(config.dataset, config.root or default_root(config.dataset),
+                      **({'trial': config.trial} if config.dataset == 'regdb' else {}))
     images, train_table = ds.images(config.size), ds.train()
     keypoints = load_keypoints(ds, config.keypoints) if config.keypoints else None
     parts = get_method(config.method)(config, int(train_table.label.nunique()))
