@@ -86,11 +86,6 @@ class LbAOutput(ReIDOutput):
     "`ReIDOutput` plus `align`: CMAlign's pairs and per-layer maps and logits (training only)."
     __slots__ = ()
     _fields = ReIDOutput._fields + ('align',)
-    def __new__(cls, *args):
-        if len(args) == 1 and isinstance(args[0], (list, tuple)): args = tuple(args[0])   # how fastai rebuilds tuples
-        if len(args) != len(cls._fields): raise TypeError(f"LbAOutput takes {len(cls._fields)} values: {cls._fields}")
-        return tuple.__new__(cls, args)
-
     @property
     def align(self) -> dict: return self[5]
 

@@ -89,11 +89,6 @@ class MIMAOutput(ReIDOutput):
     "`ReIDOutput` of the shared embedding plus `branch`: each row's own-modality branch pool, bn and logits."
     __slots__ = ()
     _fields = ReIDOutput._fields + ('branch',)
-    def __new__(cls, *args):
-        if len(args) == 1 and isinstance(args[0], (list, tuple)): args = tuple(args[0])   # how fastai rebuilds tuples
-        if len(args) != len(cls._fields): raise TypeError(f"MIMAOutput takes {len(cls._fields)} values: {cls._fields}")
-        return tuple.__new__(cls, args)
-
     @property
     def branch(self) -> dict: return self[5]
 
