@@ -394,8 +394,8 @@ def _views(rng: np.random.Generator, cam: dict, n: int) -> list:
 def _id_line(pids) -> str: return ','.join(str(p) for p in sorted(pids)) + '\n'
 
 # %% ../nbs/01_synth.ipynb #e346f503
-def plan_sysu(ids: int, seed: int = 0, images: tuple = (6, 12)) -> tuple[pd.DataFrame, dict]:
-    "Image plan and split files of a SYSU-MM01-layout SynthVI set with `ids` identities."
+def plan_sysu(ids: int, seed: int = 0, images: tuple = (6, 12)) -> tuple[pd.DataFrame, dict, dict]:
+    "Image plan, split files and cameras of a SYSU-MM01-layout SynthVI set with `ids` identities."
     rng = np.random.default_rng([seed, 10])
     pids = sorted(int(p) for p in rng.choice(np.arange(1, ids + max(1, ids // 25) + 1), ids, replace=False))
     coverage = {}
