@@ -201,7 +201,9 @@ class YOLOPose(PoseEstimator):
 
     def __call__(self, crops, paths=None) -> tuple[np.ndarray, np.ndarray]:
         crops = [np.ascontiguousarray(np.asarray(c)[..., ::-1]) for c in crops]          # RGB → BGR
-        results = self.load().predict(crops, conf=self.conf, imgsz=self.imgsz, device=self.device, verbose=False)
+        threads = torch.get_num_threads()
+        try: results = self.load().predict(crops, conf=self.conf, imgsz=self.imgsz, device=self.device, verbose=False)
+        finally: torch.set_num_threads(threads)   # Ultralytics' device selection changes torch's thread count
         kps = np.repeat(TEMPLATE_POSE[None], len(crops), 0)
         detected = np.zeros(len(crops), bool)
         for i, (crop, result) in enumerate(zip(crops, results)):
