@@ -15,12 +15,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
-from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from fastai.callback.core import Callback
 from fastai.optimizer import OptimWrapper
 from fastai.torch_core import rank_distrib
 from .core import VIS, IR, atomic_write
-from .augment import random_erasing_boxes
+from .augment import denormalize, normalize, random_erasing_boxes
 from .metrics import rank_metrics, re_ranking, METRICS
 from .evaluate import extract_features, evaluation_lists
 from .model import AGW, ReIDOutput
@@ -68,13 +67,6 @@ def hue_shift(images: Tensor, shift: Tensor) -> Tensor:
     k = (n + 6 * hue[:, None]) % 6
     return value[:, None] - chroma[:, None] * torch.minimum(k, 4 - k).clamp(0, 1)
 
-# %% ../nbs/11_mcja.ipynb #0d054375
-_MEAN = torch.tensor(IMAGENET_DEFAULT_MEAN).view(1, 3, 1, 1)
-_STD = torch.tensor(IMAGENET_DEFAULT_STD).view(1, 3, 1, 1)
-
-def _to_unit(images: Tensor) -> Tensor: return images * _STD.to(images) + _MEAN.to(images)
-def _from_unit(images: Tensor) -> Tensor: return (images - _MEAN.to(images)) / _STD.to(images)
-
 # %% ../nbs/11_mcja.ipynb #72ea8e62
 MAA_OPS = ('hue', 'grayscale', 'cutmix', 'spectrum')
 
@@ -114,7 +106,7 @@ class ModalityAlignmentAugment:
         out = images.clone()
         for k, op in enumerate(self.ops):
             rows = (chosen & (op_index == k)).nonzero().squeeze(1)
-            if len(rows): out[rows] = _from_unit(self.transform(op, _to_unit(images[rows])).clamp(0, 1))
+            if len(rows): out[rows] = normalize(self.transform(op, denormalize(images[rows])).clamp(0, 1))
         return out
 
     def __repr__(self): return f"ModalityAlignmentAugment(ops={self.ops}, p={self.p})"
