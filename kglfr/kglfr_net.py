@@ -4,28 +4,30 @@
 
 # %% ../nbs/10_kglfr.ipynb #a6212167
 from __future__ import annotations
+from dataclasses import dataclass, field
 from typing import Mapping
 import torch
 from torch import nn, Tensor
 from .augment import sample_box_sizes, box_mask, erase
 from .keypoints import PARTS, to_kp13, part_centres, keypoint_heatmaps
 from .losses import ReIDLoss, kegfr_loss, kmlfr_loss
-from .model import AGW, ReIDOutput
+from .model import AGW, ReIDOutput, ModelOptions
 from .learner import MethodParts, TrainConfig
 
 # %% auto #0
-__all__ = ['KeypointErasing', 'keypoint_masks', 'masked_local_features', 'KMLFRTerm', 'kegfr_term', 'kglfr_loss', 'kglfr_method']
+__all__ = ['KeypointErasing', 'keypoint_masks', 'masked_local_features', 'KMLFRTerm', 'kegfr_term', 'kglfr_loss', 'KGLFROptions',
+           'kglfr_method']
 
 # %% ../nbs/10_kglfr.ipynb #7130c288
 class KeypointErasing:
     "KEGFR augmentation hook: erase the same random body part for all samples of an identity (Eq. 1)."
     def __init__(self, parts: dict = PARTS, scale=(0.02, 0.4), ratio=(0.3, 3.33), min_conf: float = 0.3,
-                 fill='mean', generator: torch.Generator|None = None):
-        self.parts, self.scale, self.ratio, self.min_conf = parts, scale, ratio, min_conf
+                 fill='mean', p: float = 1.0, generator: torch.Generator|None = None):
+        self.parts, self.scale, self.ratio, self.min_conf, self.p = parts, scale, ratio, min_conf, p
         self.fill, self.generator, self.last = fill, generator, None
 
     def sample(self, keypoints: Tensor, pid: Tensor, size: tuple[int, int]) -> dict:
-        "Per-sample part index, box centre `(cy, cx)` and size `(height, width)` in pixels, and the fallback flags."
+        "Per-sample part index, box centre `(cy, cx)` and size `(height, width)` in pixels, fallback and erased flags."
         H, W = size
         g, device = self.generator, keypoints.device
         _, identity = pid.unique(return_inverse=True)
@@ -35,16 +37,19 @@ class KeypointErasing:
         fallback = centre.isnan().any(-1)
         centre = torch.where(fallback[:, None], torch.rand(centre.shape, generator=g, device=device), centre)
         height, width = sample_box_sizes((len(pid),), size, self.scale, self.ratio, g, device)
-        return dict(part=part, cy=centre[:, 1] * H, cx=centre[:, 0] * W, height=height, width=width, fallback=fallback)
+        erased = torch.rand(len(pid), generator=g, device=device) < self.p
+        return dict(part=part, cy=centre[:, 1] * H, cx=centre[:, 0] * W, height=height, width=width, fallback=fallback,
+                    erased=erased)
 
     def __call__(self, images: Tensor, keypoints: Tensor, pid: Tensor, modality: Tensor|None = None) -> Tensor:
-        "The batch with one keypoint-centred box per sample replaced by the channel mean."
+        "The batch with one keypoint-centred box in each erased sample replaced by the channel mean."
         boxes = self.last = self.sample(keypoints, pid, images.shape[-2:])
         mask = box_mask(boxes['cy'] - boxes['height'] / 2, boxes['cx'] - boxes['width'] / 2,
-                        boxes['height'], boxes['width'], images.shape[-2:])
+                        boxes['height'], boxes['width'], images.shape[-2:]) & boxes['erased'][:, None, None]
         return erase(images, mask, self.fill)
 
-    def __repr__(self): return f"KeypointErasing(parts={len(self.parts)}, scale={self.scale}, ratio={self.ratio})"
+    def __repr__(self):
+        return f"KeypointErasing(parts={len(self.parts)}, scale={self.scale}, ratio={self.ratio}, p={self.p})"
 
 # %% ../nbs/10_kglfr.ipynb #b2da8000
 def keypoint_masks(keypoints: Tensor, grid: tuple[int, int], sigma: float = 1.0) -> Tensor:
@@ -81,17 +86,34 @@ def kglfr_loss(use_kegfr: bool = True, use_kmlfr: bool = True, lambda_kegfr: flo
     return loss
 
 # %% ../nbs/10_kglfr.ipynb #6c1b36fb
-_LOSS_OPTIONS = ('lambda_kegfr', 'lambda_kmlfr', 'margin_kegfr', 'margin_kmlfr', 'sigma', 'triplet_weight',
-                 'label_smoothing')
+@dataclass
+class KGLFROptions(ModelOptions):
+    "Options of the `kglfr` method: Table 2 switches, Eq. 6 weights and margins, KEGFR erasing, KMLFR masks, AGW model."
+    use_kegfr: bool = field(default=True, metadata={'help': "KEGFR: keypoint erasing and its triplet (Eq. 1-2)"})
+    use_kmlfr: bool = field(default=True, metadata={'help': "KMLFR: keypoint-masked local triplet (Eq. 3-5)"})
+    kegfr_p: float = field(default=1.0, metadata={
+        'help': "probability that KEGFR erases a sample (Eq. 1 erases every sample: 1.0)"})
+    lambda_kegfr: float = field(default=0.5, metadata={'help': "weight of L_KEGFR in Eq. 6"})
+    lambda_kmlfr: float = field(default=0.5, metadata={'help': "weight of L_KMLFR in Eq. 6"})
+    margin_kegfr: float = field(default=0.3, metadata={'help': "m_KEGFR, the global triplet margin (AGW's 0.3)"})
+    margin_kmlfr: float = field(default=0.01, metadata={'help': "m_KMLFR, the local triplet margin"})
+    sigma: float = field(default=1.0, metadata={'help': "sigma of drawn keypoint Gaussians, in feature-grid cells"})
+    triplet_weight: float = field(default=1.0, metadata={'help': "weight of the hardest triplet when use_kegfr=False"})
+    label_smoothing: float = field(default=0., metadata={'help': "cross-entropy label smoothing"})
+    min_conf: float = field(default=0.3, metadata={'help': "keypoint confidence below which a joint is absent"})
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0 <= self.kegfr_p <= 1: raise ValueError(f"option kegfr_p must be in [0, 1]; got {self.kegfr_p}")
 
 def kglfr_method(config: TrainConfig, n_classes: int) -> MethodParts:
     "KGLFR-Net for `kglfr.learner`: AGW model, Eq. 6 loss and the KEGFR erasing hook."
-    options = dict(config.options)
-    use_kegfr, use_kmlfr = options.pop('use_kegfr', True), options.pop('use_kmlfr', True)
-    if (use_kegfr or use_kmlfr) and config.keypoints is None:
+    o = KGLFROptions(**config.options)
+    if (o.use_kegfr or o.use_kmlfr) and config.keypoints is None:
         raise ValueError("KEGFR/KMLFR need keypoints: set keypoints='gt' (SynthVI), 'yolo' or 'hrnet' "
                          "(CLI --keypoints), or turn both off with options use_kegfr=False, use_kmlfr=False")
-    loss = kglfr_loss(use_kegfr, use_kmlfr, **{k: options.pop(k) for k in _LOSS_OPTIONS if k in options})
-    hooks = [KeypointErasing(min_conf=options.pop('min_conf', 0.3))] if use_kegfr else []
-    model = AGW(n_classes, backbone=config.backbone, weights=config.weights, **options)
+    loss = kglfr_loss(o.use_kegfr, o.use_kmlfr, o.lambda_kegfr, o.lambda_kmlfr, o.margin_kegfr, o.margin_kmlfr, o.sigma,
+                      o.triplet_weight, o.label_smoothing)
+    hooks = [KeypointErasing(min_conf=o.min_conf, p=o.kegfr_p)] if o.use_kegfr else []
+    model = AGW(n_classes, backbone=config.backbone, weights=config.weights, **o.model_kwargs())
     return MethodParts(model, loss, augment_hooks=hooks)

@@ -4,19 +4,20 @@
 
 # %% ../nbs/12_lba.ipynb #fce8b397
 from __future__ import annotations
+from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 from .core import VIS, IR
-from .model import AGW, ReIDOutput
+from .model import AGW, ReIDOutput, ModelOptions
 from .losses import ReIDLoss, cross_entropy
 from .learner import MethodParts, TrainConfig
 
 # %% auto #0
 __all__ = ['minmax', 'person_mask', 'Alignment', 'matching_probability', 'warp', 'cm_align', 'cross_modal_pairs', 'dense_triplet',
-           'LbAOutput', 'LbANet', 'ICTerm', 'DTTerm', 'lba_loss', 'lba_method']
+           'LbAOutput', 'LbANet', 'ICTerm', 'DTTerm', 'lba_loss', 'LbAOptions', 'lba_method']
 
 # %% ../nbs/12_lba.ipynb #b75eccb4
 def minmax(x: Tensor, eps: float = 1e-12) -> Tensor:
@@ -163,14 +164,32 @@ def lba_loss(ic: bool = True, dt: bool = True, ic_weight: float = 1., dt_weight:
     return loss
 
 # %% ../nbs/12_lba.ipynb #5161bc92
-_LOSS_OPTIONS = ('ic_weight', 'dt_weight', 'margin', 'dt_margin', 'batch_mean_comask', 'label_smoothing')
+@dataclass
+class LbAOptions(ModelOptions):
+    "Options of the `lba` method: CMAlign layers and sharpness, L_IC and L_DT switches and weights, the AGW model's options."
+    non_local: bool = field(default=False, metadata={'help': "AGW's non-local blocks (LbA has none)"})
+    ic: bool = field(default=True, metadata={'help': "ID-consistency loss on the positive reconstructions"})
+    dt: bool = field(default=True, metadata={'help': "dense triplet loss"})
+    layers: tuple[int, ...] = field(default=(3, 4), metadata={'help': "ResNet stages CMAlign aligns, among (3, 4)"})
+    beta: float = field(default=50., metadata={'help': "CMAlign matching sharpness"})
+    ic_weight: float = field(default=1., metadata={'help': "weight of L_IC"})
+    dt_weight: float = field(default=0.5, metadata={'help': "weight of L_DT"})
+    margin: float = field(default=0.3, metadata={'help': "margin of L_ID's batch-hard triplet"})
+    dt_margin: float = field(default=0.3, metadata={'help': "margin of the dense triplet"})
+    batch_mean_comask: bool = field(default=False, metadata={
+        'help': "weight L_DT by the batch-mean co-mask (LbA's line under PyTorch 1.7)"})
+    label_smoothing: float = field(default=0., metadata={'help': "cross-entropy label smoothing"})
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.layers = tuple(self.layers)
 
 def lba_method(config: TrainConfig, n_classes: int) -> MethodParts:
     "LbA for `kglfr.learner`: `LbANet` (CMAlign on layer3/layer4 in training) and L_ID + L_IC + 0.5·L_DT."
-    options = dict(config.options)
-    ic, dt = options.pop('ic', True), options.pop('dt', True)
-    layers = tuple(options.pop('layers', (3, 4))) if ic or dt else ()
-    loss = lba_loss(ic and bool(layers), dt and bool(layers), **{k: options.pop(k) for k in _LOSS_OPTIONS if k in options})
-    model = LbANet(n_classes, k=config.k, layers=layers, ic=ic, dt=dt, backbone=config.backbone,
-                   weights=config.weights, **options)
+    o = LbAOptions(**config.options)
+    layers = o.layers if o.ic or o.dt else ()
+    loss = lba_loss(o.ic and bool(layers), o.dt and bool(layers), o.ic_weight, o.dt_weight, o.margin, o.dt_margin,
+                    o.batch_mean_comask, o.label_smoothing)
+    model = LbANet(n_classes, k=config.k, layers=layers, beta=o.beta, ic=o.ic, dt=o.dt, backbone=config.backbone,
+                   weights=config.weights, **o.model_kwargs())
     return MethodParts(model, loss)

@@ -5,7 +5,7 @@
 # %% ../nbs/11_mcja.ipynb #1902f496
 from __future__ import annotations
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,7 +22,7 @@ from .core import VIS, IR, atomic_write
 from .augment import denormalize, normalize, random_erasing_boxes
 from .metrics import rank_metrics, re_ranking, METRICS
 from .evaluate import extract_features, evaluation_lists
-from .model import AGW, ReIDOutput
+from .model import AGW, ReIDOutput, ModelOptions
 from .losses import ReIDLoss
 from .learner import MethodParts, Recipe, RECIPES, DEFAULT_RECIPES, unwrap_model
 
@@ -30,7 +30,7 @@ from .learner import MethodParts, Recipe, RECIPES, DEFAULT_RECIPES, unwrap_model
 __all__ = ['MAA_SCALE', 'MAA_RATIO', 'MAA_OPS', 'MSER_PARAMS', 'MCJA_RECIPE', 'weighted_grayscale', 'spectrum_jitter',
            'channel_cutmix', 'hue_shift', 'ModalityAlignmentAugment', 'isotonic_decreasing', 'soft_rank', 'cmr_loss',
            'MDA', 'MCJANet', 'CMRTerm', 'mcja_loss', 'SingleChannel', 'spectral_features', 'mser_distance',
-           'evaluate_mser', 'TorchAdamRecipe', 'MSERResult', 'mcja_method']
+           'evaluate_mser', 'TorchAdamRecipe', 'MSERResult', 'MCJAOptions', 'mcja_method']
 
 # %% ../nbs/11_mcja.ipynb #640726eb
 def weighted_grayscale(images: Tensor, weights: Tensor) -> Tensor:
@@ -278,14 +278,35 @@ class MSERResult(Callback):
         atomic_write(Path(self.learn.path)/'mser.csv', self.learn.mser_results.to_csv(index=False))
 
 # %% ../nbs/11_mcja.ipynb #58532a62
+@dataclass
+class MCJAOptions(ModelOptions):
+    "Options of the `mcja` method: MAA, CMR, MDA and MSER switches and settings, and the AGW model's options."
+    last_stride: int = field(default=2, metadata={'help': "stride of the last ResNet stage (MCJA: 2, AGW: 1)",
+                                                  'choices': (1, 2)})
+    non_local: bool = field(default=False, metadata={'help': "AGW's non-local blocks (only without MDA)"})
+    maa: bool = field(default=True, metadata={'help': "modality alignment augmentation of visible images"})
+    maa_ops: tuple[str, ...] = field(default=MAA_OPS, metadata={'help': f"MAA operations, a subset of {MAA_OPS}"})
+    maa_p: float = field(default=0.5, metadata={'help': "probability that MAA transforms a visible image"})
+    cmr: bool = field(default=True, metadata={'help': "cross-modality retrieval loss"})
+    cmr_weight: float = field(default=1.0, metadata={'help': "weight of the CMR loss"})
+    regularization_strength: float = field(default=0.5, metadata={'help': "soft-rank regularisation of CMR"})
+    mda: bool = field(default=True, metadata={'help': "MDA blocks where AGW has non-local blocks"})
+    mda_m: int = field(default=2, metadata={'help': "MDA contexts M (MCJA: 2; 12 on RegDB)"})
+    shared_stem: bool = field(default=True, metadata={'help': "one stem for both modalities (MCJA); False: AGW's two"})
+    mser: bool = field(default=True, metadata={'help': "MSER re-ranked results after training (mser.csv)"})
+    triplet: str|None = field(default=None, metadata={'help': "AGW triplet to add back", 'choices': (None, 'wrt', 'hard')})
+    label_smoothing: float = field(default=0., metadata={'help': "cross-entropy label smoothing"})
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.maa_ops = tuple(self.maa_ops)
+
 def mcja_method(config, n_classes: int) -> MethodParts:
     "MCJA's model, loss, augmentation hook and MSER evaluation, each switchable through `config.options`."
-    options = dict(config.options)
-    use_maa, use_cmr, use_mser = (options.pop(name, True) for name in ('maa', 'cmr', 'mser'))
-    maa = ModalityAlignmentAugment(ops=options.pop('maa_ops', MAA_OPS), p=options.pop('maa_p', 0.5))
-    loss = mcja_loss(cmr=use_cmr, cmr_weight=options.pop('cmr_weight', 1.0),
-                     regularization_strength=options.pop('regularization_strength', 0.5),
-                     triplet=options.pop('triplet', None), label_smoothing=options.pop('label_smoothing', 0.))
-    model = MCJANet(n_classes, backbone=config.backbone, weights=config.weights, **options)
-    callbacks = [MSERResult(config.size)] if use_mser else []
-    return MethodParts(model, loss, callbacks, [maa] if use_maa else [])
+    o = MCJAOptions(**config.options)
+    maa = ModalityAlignmentAugment(ops=o.maa_ops, p=o.maa_p)
+    loss = mcja_loss(o.cmr, o.cmr_weight, o.regularization_strength, o.triplet, o.label_smoothing)
+    model = MCJANet(n_classes, backbone=config.backbone, weights=config.weights, shared_stem=o.shared_stem, mda=o.mda,
+                    mda_m=o.mda_m, **o.model_kwargs())
+    callbacks = [MSERResult(config.size)] if o.mser else []
+    return MethodParts(model, loss, callbacks, [maa] if o.maa else [])

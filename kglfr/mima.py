@@ -5,20 +5,21 @@
 # %% ../nbs/13_mima.ipynb #cec042e7
 from __future__ import annotations
 import copy
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
 import torch
 import torch.nn as nn
 from torch import Tensor
 from .core import VIS, IR
-from .model import AGW, ReIDOutput
+from .model import AGW, ReIDOutput, ModelOptions
 from .losses import ReIDLoss, cross_entropy, batch_hard_triplet
 from .learner import MethodParts, TrainConfig
 
 # %% auto #0
 __all__ = ['DIVERGENCES', 'class_means', 'per_modality', 'centre_distance', 'gaussian_stats', 'gaussian_kl', 'symmetric_kl',
            'gaussian_w2', 'distribution_consistency', 'identity_mean_gap', 'MIMAOutput', 'ModalityBranch', 'MIMANet',
-           'EnhancingTerm', 'ConsistencyTerm', 'mima_loss', 'mima_method']
+           'EnhancingTerm', 'ConsistencyTerm', 'mima_loss', 'MIMAOptions', 'mima_method']
 
 # %% ../nbs/13_mima.ipynb #01543f5b
 def class_means(feat: Tensor, pid: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -195,13 +196,27 @@ def mima_loss(branches: bool = True, fdc: str|None = 'kl', fdc_weight: float = 0
     return loss
 
 # %% ../nbs/13_mima.ipynb #d981ff9b
-_LOSS_OPTIONS = ('fdc_weight', 'centre_weight', 'identity_means', 'margin', 'triplet', 'label_smoothing', 'fdc_feature',
-                 'fdc_reduction')
+@dataclass
+class MIMAOptions(ModelOptions):
+    "Options of the `mima` method (interpretation): enhancing branches, distribution consistency, the AGW model's options."
+    branches: bool = field(default=True, metadata={'help': "intra-modality enhancing branches and their losses"})
+    fdc: str|None = field(default='kl', metadata={'help': "distribution consistency divergence, or None",
+                                                  'choices': ('kl', 'w2', None)})
+    fdc_weight: float = field(default=0.5, metadata={'help': "lambda_f, weight of the consistency loss"})
+    centre_weight: float = field(default=5e-3, metadata={'help': "lambda_c, weight of the branches' centre term"})
+    identity_means: bool = field(default=False, metadata={'help': "add the identity-level mean gap (weight lambda_f)"})
+    fdc_feature: str = field(default='bn', metadata={'help': "embedding the Gaussians are fitted to",
+                                                     'choices': ('bn', 'pool')})
+    fdc_reduction: str = field(default='mean', metadata={'help': "mean or sum over dimensions",
+                                                         'choices': ('mean', 'sum')})
+    margin: float = field(default=0.3, metadata={'help': "triplet margin"})
+    triplet: str|None = field(default='wrt', metadata={'help': "AGW's triplet", 'choices': ('wrt', 'hard', None)})
+    label_smoothing: float = field(default=0., metadata={'help': "cross-entropy label smoothing"})
 
 def mima_method(config: TrainConfig, n_classes: int) -> MethodParts:
     "The `mima` recipe (interpretation of Zhang et al., IJMLC 2025): `MIMANet` and L_AGW + Σ_m L_IE^m + λ_f·L_FDC."
-    options = dict(config.options)
-    branches, fdc = options.pop('branches', True), options.pop('fdc', 'kl')
-    loss = mima_loss(branches, fdc, **{k: options.pop(k) for k in _LOSS_OPTIONS if k in options})
-    model = MIMANet(n_classes, branches=branches, backbone=config.backbone, weights=config.weights, **options)
+    o = MIMAOptions(**config.options)
+    loss = mima_loss(o.branches, o.fdc, o.fdc_weight, o.centre_weight, o.identity_means, o.margin, o.triplet,
+                     o.label_smoothing, o.fdc_feature, o.fdc_reduction)
+    model = MIMANet(n_classes, branches=o.branches, backbone=config.backbone, weights=config.weights, **o.model_kwargs())
     return MethodParts(model, loss)

@@ -5,6 +5,7 @@
 # %% ../nbs/06_model.ipynb #1fed6349
 from __future__ import annotations
 import copy, os, socket, threading
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 from urllib.parse import urlparse
@@ -17,7 +18,7 @@ from .core import VIS, IR, DataError, quiet
 
 # %% auto #0
 __all__ = ['NON_LOCAL_AFTER', 'imagenet_state_dict', 'resnet', 'NonLocal', 'stage_channels', 'ExtendedStage', 'GeM', 'ReIDOutput',
-           'AGW']
+           'AGW', 'check_choices', 'ModelOptions']
 
 # %% ../nbs/06_model.ipynb #e41b348e
 _IMAGENET = {'resnet18': tvm.ResNet18_Weights.IMAGENET1K_V1, 'resnet50': tvm.ResNet50_Weights.IMAGENET1K_V1}
@@ -148,7 +149,7 @@ class AGW(nn.Module):
     head_modules = ('bottleneck', 'classifier')
 
     def __init__(self, n_classes: int, backbone: str = 'resnet50', weights: str|Path|None = None, last_stride: int = 1,
-                 non_local: bool|Callable[[int], nn.Module] = True, nl_inter_channels: int|None = None,
+                 non_local: bool|Callable[[int], nn.Module] = True, nl_inter_channels: int|None = 1,
                  gem_p: float = 3.0, pool: str = 'gem'):
         super().__init__()
         net = resnet(backbone, weights, last_stride)
@@ -201,3 +202,29 @@ class AGW(nn.Module):
         head = {id(p) for name in self.head_modules for p in getattr(self, name).parameters()}
         trainable = [p for p in self.parameters() if p.requires_grad]
         return [[p for p in trainable if id(p) not in head], [p for p in trainable if id(p) in head]]
+
+# %% ../nbs/06_model.ipynb #3467147d
+def check_choices(options) -> None:
+    "Raise a `ValueError` naming the option and its valid values when a field's value is not among its `choices`."
+    for f in fields(options):
+        choices = f.metadata.get('choices')
+        if choices is not None and getattr(options, f.name) not in choices:
+            raise ValueError(f"option {f.name} must be one of {', '.join(map(repr, choices))}; "
+                             f"got {getattr(options, f.name)!r}")
+
+@dataclass
+class ModelOptions:
+    "Options of the `AGW` model, shared by every method built on it."
+    last_stride: int = field(default=1, metadata={'help': "stride of the last ResNet stage (AGW: 1)",
+                                                  'choices': (1, 2)})
+    non_local: bool = field(default=True, metadata={'help': "non-local blocks in layer2/layer3 as AGW"})
+    nl_inter_channels: int|None = field(default=1, metadata={
+        'help': "non-local projection channels: 1 as AGW's code; None: C/2 as Wang et al."})
+    gem_p: float = field(default=3.0, metadata={'help': "GeM pooling exponent (1: average, large: max)"})
+    pool: str = field(default='gem', metadata={'help': "pooling of the last map", 'choices': ('gem', 'avg')})
+
+    def __post_init__(self): check_choices(self)
+
+    def model_kwargs(self) -> dict:
+        "The `ModelOptions` fields as keyword arguments of `AGW`."
+        return {f.name: getattr(self, f.name) for f in fields(ModelOptions)}
