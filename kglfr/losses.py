@@ -42,9 +42,11 @@ def batch_hard_triplet(feat: Tensor, pid: Tensor, margin: float = 0.3, reduction
 
 # %% ../nbs/07_losses.ipynb #7b9ea152
 def _masked_softmax(values: Tensor, mask: Tensor) -> Tensor:
-    "Row softmax of `values` restricted to `mask` (float 0/1), as in AGW's weighted triplet."
-    shift = (values * mask).amax(1, keepdim=True)
-    weights = (values - shift).exp() * mask
+    "Row softmax of `values` over the entries where `mask` (float 0/1) is 1, shifted by their row maximum."
+    outside = mask == 0
+    shift = values.detach().masked_fill(outside, -math.inf).amax(1, keepdim=True)
+    shift = torch.where(torch.isfinite(shift), shift, torch.zeros_like(shift))    # rows without any masked entry
+    weights = (values - shift).masked_fill(outside, -math.inf).exp()             # exp(-inf) = 0 outside the mask
     return weights / (weights.sum(1, keepdim=True) + 1e-6)
 
 def weighted_regularized_triplet(feat: Tensor, pid: Tensor) -> Tensor:
@@ -55,7 +57,7 @@ def weighted_regularized_triplet(feat: Tensor, pid: Tensor) -> Tensor:
     dist_ap, dist_an = dist * positive, dist * negative
     furthest_positive = (dist_ap * _masked_softmax(dist_ap, positive)).sum(1)
     closest_negative = (dist_an * _masked_softmax(-dist_an, negative)).sum(1)
-    return F.soft_margin_loss(closest_negative - furthest_positive, torch.ones_like(closest_negative))
+    return F.softplus(furthest_positive - closest_negative).mean()
 
 # %% ../nbs/07_losses.ipynb #6f5a774d
 def kegfr_loss(erased_feat: Tensor, pid: Tensor, margin: float = 0.3, reduction: str = 'mean') -> Tensor:
