@@ -7,28 +7,24 @@ numbers, and the paper's figures (retrieval ranks, Grad-CAM maps, feature embedd
 # %% ../nbs/16_ablation.ipynb #c8829728
 from __future__ import annotations
 import json, os, platform, subprocess, sys, time
-from contextlib import contextmanager
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Sequence
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch import nn
 from .core import VIS, IR, MODALITY_NAMES, atomic_path, atomic_write, project_root, progress, set_seed
-from .augment import normalize
 from .data import make_dataset
-from .evaluate import extract_features, evaluation_lists
-from .metrics import rank_metrics, _removed
 from .learner import TrainConfig, get_method
+from .report import cmc_curves, plot_cmc, retrieval_figure, gradcam_figure, embedding_figure
+
 
 # %% auto #0
 __all__ = ['TABLE2_CONFIGS', 'TABLE2_REPORTED', 'TABLE1_COLUMNS', 'TABLE1_METHODS', 'TABLE1_REPORTED', 'git_commit',
            'environment', 'ablation_notebook', 'resolve', 'run_notebook', 'table2_grid', 'table1_grid', 'run_grid',
            'load_records', 'config_name', 'records_frame', 'table2', 'table2_plot', 'table1', 'run_config', 'load_run',
-           'cmc_curves', 'plot_cmc', 'ranked_gallery', 'retrieval_figure', 'frozen_norm', 'grad_cam', 'gradcam_figure',
-           'embed_2d', 'embedding_figure', 'run_figures', 'tables_main', 'ablate_main']
+           'run_figures', 'tables_main', 'ablate_main']
 
 # %% ../nbs/16_ablation.ipynb #d80ca3b5
 TABLE2_CONFIGS = {
@@ -258,156 +254,6 @@ def load_run(run_dir: str|Path, trained: bool = True) -> tuple[nn.Module, object
                                       record['n_classes']).model
     if trained: model.load_state_dict(torch.load(run_dir/'model.pth', map_location='cpu', weights_only=True))
     return model.eval(), ds, config
-
-# %% ../nbs/16_ablation.ipynb #76304312
-def cmc_curves(model: nn.Module, ds, size: tuple[int, int], max_rank: int = 20, feature: str = 'bn',
-               batch_size: int = 64) -> pd.DataFrame:
-    "Mean CMC (rank 1..max_rank) over trials per setting: columns setting, rank, cmc."
-    lists = evaluation_lists(ds)
-    rows = np.unique(np.concatenate([t.index.values for pair in lists.values() for t in pair]))
-    features = extract_features(model, ds.images(size), rows, ds.table.modality.values[rows], batch_size)[
-        0 if feature == 'pool' else 1]
-    curves = []
-    for (setting, trial), (query, gallery) in lists.items():
-        q, g = (features[np.searchsorted(rows, t.index.values)] for t in (query, gallery))
-        cmc = rank_metrics(1 - q @ g.T, query.pid.values, gallery.pid.values, query.camid.values, gallery.camid.values,
-                           ds.protocol, max_rank=max_rank)['cmc']
-        curves += [dict(setting=setting, trial=trial, rank=r + 1, cmc=float(c)) for r, c in enumerate(cmc)]
-    return pd.DataFrame(curves).groupby(['setting', 'rank'], sort=False).cmc.mean().reset_index()
-
-def plot_cmc(curves: pd.DataFrame, path: str|Path|None = None, title: str = 'CMC'):
-    "Line plot of `cmc_curves` output; saved to `path` when given."
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    for setting, group in curves.groupby('setting', sort=False): ax.plot(group['rank'], 100 * group.cmc, marker='.', label=setting)
-    ax.set(xlabel='rank', ylabel='matching rate (%)', title=title, ylim=(0, 100)); ax.legend(); fig.tight_layout()
-    if path is not None:
-        with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=110)
-    return fig
-
-# %% ../nbs/16_ablation.ipynb #89251260
-def ranked_gallery(model: nn.Module, ds, size: tuple[int, int], n: int = 10, setting: dict|None = None,
-                   trial=None) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    "`(query, gallery, top)`: `top[i]` = gallery positions of query i's `n` nearest images under the protocol."
-    setting = setting or ds.settings[0]
-    trial = list(ds.trials)[0] if trial is None else trial
-    (query, gallery), = evaluation_lists(ds, [setting], [trial]).values()
-    images = ds.images(size)
-    q = extract_features(model, images, query.index.values, query.modality.values)[1]
-    g = extract_features(model, images, gallery.index.values, gallery.modality.values)[1]
-    order = np.argsort(1 - q @ g.T, axis=1, kind='stable')
-    hidden = _removed(ds.protocol, query.pid.values, query.camid.values, gallery.pid.values[order],
-                      gallery.camid.values[order])
-    if hidden is not None:
-        order = np.take_along_axis(order, np.argsort(hidden, axis=1, kind='stable'), 1)   # hidden items last
-        n = min(n, int((~hidden).sum(1).min()))                                          # ... and never shown
-    return query, gallery, order[:, :n]
-
-def _framed(ax, image: np.ndarray, colour: str, title: str = ''):
-    ax.imshow(image); ax.set_xticks([]); ax.set_yticks([]); ax.set_title(title, fontsize=7)
-    for spine in ax.spines.values(): spine.set_edgecolor(colour); spine.set_linewidth(3)
-
-def retrieval_figure(model: nn.Module, ds, size: tuple[int, int], n_queries: int = 4, n: int = 10, seed: int = 0,
-                     path: str|Path|None = None, title: str = ''):
-    "Top-`n` gallery images of `n_queries` queries of distinct identities (green: same identity, red: other)."
-    import matplotlib.pyplot as plt
-    query, gallery, top = ranked_gallery(model, ds, size, n)
-    rng = np.random.default_rng(seed)
-    pids = rng.choice(query.pid.unique(), min(n_queries, query.pid.nunique()), replace=False)
-    picks = [int(rng.choice(np.flatnonzero(query.pid.values == pid))) for pid in pids]
-    images = ds.images(size)
-    fig, axes = plt.subplots(len(picks), n + 1, figsize=(1.0 * (n + 1), 2.3 * len(picks) + .5), squeeze=False)
-    for row, i in zip(axes, picks):
-        _framed(row[0], images[query.index[i]], 'blue', f'query {query.pid.iloc[i]}\n{MODALITY_NAMES[query.modality.iloc[i]]}')
-        for rank, (ax, j) in enumerate(zip(row[1:], top[i]), 1):
-            same = gallery.pid.iloc[j] == query.pid.iloc[i]
-            _framed(ax, images[gallery.index[j]], 'green' if same else 'red', f'{rank}: {gallery.pid.iloc[j]}')
-    fig.suptitle(title, fontsize=9); fig.tight_layout()
-    if path is not None:
-        with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=110)
-    return fig
-
-# %% ../nbs/16_ablation.ipynb #4cb8c763
-@contextmanager
-def frozen_norm(model: nn.Module):
-    "Training-mode forward (logits, feature map) with BatchNorm in eval mode; restores the model's mode."
-    was_training = model.training
-    model.train()
-    for module in model.modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm): module.eval()
-    try: yield model
-    finally: model.train(was_training)
-
-def grad_cam(model: nn.Module, images: np.ndarray, modality, target) -> np.ndarray:
-    "Grad-CAM maps `(B,H,W)` in [0, 1] of uint8 images `(B,H,W,3)` for the identity logits `target`."
-    device = next(model.parameters()).device
-    x = normalize(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).to(device))
-    modality = torch.as_tensor(np.broadcast_to(modality, len(x)).copy(), device=device)
-    target = torch.as_tensor(np.broadcast_to(target, len(x)).copy(), device=device)
-    with frozen_norm(model), torch.enable_grad():
-        out = model(x, modality)
-        score = out.logits.gather(1, target[:, None]).sum()
-        gradient, = torch.autograd.grad(score, out.fmap)
-    cam = F.relu((gradient.mean((2, 3), keepdim=True) * out.fmap).sum(1, keepdim=True)).detach()
-    cam = F.interpolate(cam, size=x.shape[-2:], mode='bilinear', align_corners=False)[:, 0]
-    return (cam / cam.flatten(1).max(1).values.clamp_min(1e-12)[:, None, None]).cpu().numpy()
-
-# %% ../nbs/16_ablation.ipynb #cf9f7ba2
-def gradcam_figure(model: nn.Module, ds, size: tuple[int, int], label: int|None = None, n: int = 4, seed: int = 0,
-                   path: str|Path|None = None, title: str = ''):
-    "Visible and infrared images of one training identity (rows) with their Grad-CAM maps overlaid."
-    import matplotlib.pyplot as plt
-    train = ds.train()
-    rng = np.random.default_rng(seed)
-    both = train.groupby('label').modality.nunique()
-    label = int(rng.choice(both[both == 2].index)) if label is None else label
-    images = ds.images(size)
-    fig, axes = plt.subplots(2, 2 * n, figsize=(1.0 * 2 * n, 4.6), squeeze=False)
-    for row, code in zip(axes, (VIS, IR)):
-        rows = train.index[(train.label == label) & (train.modality == code)].values
-        rows = np.sort(rng.choice(rows, min(n, len(rows)), replace=False))
-        maps = grad_cam(model, images[rows], code, label)
-        for i, (r, cam) in enumerate(zip(rows, maps)):
-            row[2 * i].imshow(images[r]); row[2 * i + 1].imshow(images[r]); row[2 * i + 1].imshow(cam, cmap='jet', alpha=.5)
-            row[2 * i].set_title(MODALITY_NAMES[code], fontsize=7)
-        for ax in row: ax.axis('off')
-    fig.suptitle(f'{title} Grad-CAM, training identity {label}'.strip(), fontsize=9); fig.tight_layout()
-    if path is not None:
-        with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=110)
-    return fig
-
-# %% ../nbs/16_ablation.ipynb #515fcb97
-def embed_2d(features: np.ndarray, seed: int = 0, method: str = 'tsne') -> np.ndarray:
-    "2-D t-SNE (perplexity adapted to small sets) or PCA embedding of L2-normalised features."
-    if method == 'pca':
-        from sklearn.decomposition import PCA
-        return PCA(2, random_state=seed).fit_transform(features)
-    from sklearn.manifold import TSNE
-    perplexity = float(min(30, max(2, (len(features) - 1) // 3)))
-    return TSNE(2, perplexity=perplexity, init='pca', random_state=seed).fit_transform(features)
-
-def embedding_figure(models: dict[str, nn.Module], ds, size: tuple[int, int], n_ids: int = 10, seed: int = 0,
-                     path: str|Path|None = None, method: str = 'tsne'):
-    "Side-by-side 2-D embeddings of test identities' features, one panel per model (e.g. before / after training)."
-    import matplotlib.pyplot as plt
-    test = ds.table[ds.table.split == 'test']
-    rng = np.random.default_rng(seed)
-    pids = np.sort(rng.choice(test.pid.unique(), min(n_ids, test.pid.nunique()), replace=False))
-    test = test[test.pid.isin(pids)]
-    colour = np.searchsorted(pids, test.pid.values)
-    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 4), squeeze=False)
-    for ax, (title, model) in zip(axes[0], models.items()):
-        points = embed_2d(extract_features(model, ds.images(size), test.index.values, test.modality.values)[1], seed,
-                          method)
-        for code, marker in ((VIS, 'o'), (IR, '^')):
-            chosen = test.modality.values == code
-            ax.scatter(*points[chosen].T, c=colour[chosen], cmap='tab20', vmin=0, vmax=19, marker=marker, s=18,
-                       edgecolors='k', linewidths=.3, label=MODALITY_NAMES[code])
-        ax.set(title=title, xticks=[], yticks=[]); ax.legend(fontsize=7)
-    fig.tight_layout()
-    if path is not None:
-        with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=110)
-    return fig
 
 # %% ../nbs/16_ablation.ipynb #c571304a
 def run_figures(run_dir: str|Path, out_dir: str|Path, prefix: str = '') -> list[Path]:
