@@ -4,16 +4,17 @@
 
 # %% ../nbs/00_core.ipynb #2cac5ce9
 from __future__ import annotations
-import os, sys, json, random, hashlib, tempfile
+import os, sys, json, math, random, hashlib, tempfile, warnings
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
-import torch
-from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['VIS', 'IR', 'MODALITY_NAMES', 'DataError', 'project_root', 'data_dir', 'cache_dir', 'atomic_path', 'atomic_write',
-           'hash_key', 'file_sha256', 'set_seed', 'default_device', 'quiet', 'progress']
+           'json_text', 'hash_key', 'file_sha256', 'set_seed', 'default_device', 'resolve_device', 'quiet', 'progress']
+
+# %% ../nbs/00_core.ipynb #54935f9d
+warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)
 
 # %% ../nbs/00_core.ipynb #8cfbd35f
 VIS, IR = 0, 1
@@ -50,22 +51,41 @@ def cache_dir() -> Path:
 # %% ../nbs/00_core.ipynb #ff778509
 @contextmanager
 def atomic_path(path: str|Path):
-    "Yield a temporary path next to `path`; on success it is renamed onto `path`, on error it is removed."
+    "Yield a temporary path next to `path`; on success it is renamed onto `path` (mode from the umask), on error removed."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
+
+def _umask() -> int:
+    mask = os.umask(0); os.umask(mask)
+    return mask
 
 def atomic_write(path: str|Path, data: bytes|str) -> Path:
     "Write `data` to `path` atomically."
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(data.encode() if isinstance(data, str) else data)
     return Path(path)
+
+# %% ../nbs/00_core.ipynb #d4f65bc2
+def _jsonable(obj):
+    if isinstance(obj, dict): return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)): return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray): return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic): obj = obj.item()
+    if isinstance(obj, float): return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, (str, int, bool)): return obj
+    return str(obj)
+
+def json_text(obj, indent: int|None = 1) -> str:
+    "Strict JSON text of `obj`: non-finite floats become null, NumPy values plain ones, other objects strings."
+    return json.dumps(_jsonable(obj), indent=indent, allow_nan=False)
 
 # %% ../nbs/00_core.ipynb #33fe2e08
 def hash_key(*parts) -> str:
@@ -87,7 +107,20 @@ def set_seed(seed: int, reproducible: bool = True):
 
 def default_device() -> torch.device:
     "The first CUDA device when available, else the CPU."
+    import torch
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+def resolve_device(name: str|None = None) -> torch.device:
+    "The device called `name` (None: `default_device()`); a one-line error when it names a GPU this machine lacks."
+    import torch
+    if name is None: return default_device()
+    try: device = torch.device(name)
+    except RuntimeError: raise ValueError(f"--device {name}: not a device name; use cpu, cuda or cuda:N") from None
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: no CUDA GPU is available here; use --device cpu or leave --device unset")
+    if device.type == 'cuda' and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) here")
+    return device
 
 # %% ../nbs/00_core.ipynb #40e8c2af
 def quiet() -> bool:
@@ -96,4 +129,5 @@ def quiet() -> bool:
 
 def progress(iterable=None, total: int|None = None, desc: str = '', **kwargs):
     "A tqdm progress bar over `iterable`, disabled when `quiet()`."
+    from tqdm.auto import tqdm
     return tqdm(iterable, total=total, desc=desc, disable=quiet(), leave=False, **kwargs)

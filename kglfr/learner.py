@@ -6,7 +6,7 @@ kglfr method shares."""
 
 # %% ../nbs/09_learner.ipynb #70e8af33
 from __future__ import annotations
-import importlib, json, math, os, random, time
+import json, math, os, random, time
 from contextlib import ExitStack
 from dataclasses import dataclass, field, asdict
 from functools import partial
@@ -25,26 +25,28 @@ from fastai.metrics import ValueMetric
 from fastai.callback.core import Callback
 from fastai.callback.tracker import SaveModelCallback
 from fastai.callback.progress import CSVLogger
-from fastai.callback.schedule import ParamScheduler, combined_cos
+from fastai.callback.schedule import ParamScheduler
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
-from fastai.optimizer import OptimWrapper, Adam
 from fastai.torch_core import num_distrib, rank_distrib, trainable_params
 from fastai.distributed import DistributedDL
-from .core import VIS, IR, DataError, atomic_path, atomic_write, set_seed, default_device, data_dir, quiet
+from .core import VIS, IR, DataError, atomic_path, atomic_write, json_text, set_seed, resolve_device, quiet
+from .config import (Recipe, RECIPES, TrainConfig, PRESETS, METHODS, OPTIONS, DEFAULT_RECIPES, get_method,
+                     method_options, parse_options, option_table, run_identity, run_key, output_dir, default_root,
+                     data_root, recipe_of)
 from .augment import BatchAugment, normalize
 from .data import make_dataset
 from .keypoints import load_keypoints
-from .model import AGW
+from .model import AGW, ModelOptions
 from .losses import ReIDLoss
 from .evaluate import evaluate
 
 # %% auto #0
-__all__ = ['RECIPES', 'METHODS', 'DEFAULT_RECIPES', 'IdentitySampler', 'IdentityDL', 'AugmentBatch', 'SamplerEpoch',
-           'FrozenNormValidation', 'NonFiniteLossError', 'StopOnNonFiniteLoss', 'LossComponents', 'unwrap_model',
-           'RetrievalEval', 'rng_states', 'set_rng_states', 'Checkpoint', 'load_checkpoint', 'Recipe', 'TrainConfig',
-           'MethodParts', 'get_method', 'agw_method', 'ShardedDL', 'training_device', 'output_dir', 'default_root',
-           'recipe_of', 'build_learner', 'history_frame', 'save_curves', 'fit_schedule', 'train']
+__all__ = ['RECIPES', 'IdentitySampler', 'IdentityDL', 'AugmentBatch', 'SamplerEpoch', 'FrozenNormValidation',
+           'NonFiniteLossError', 'StopOnNonFiniteLoss', 'LossComponents', 'unwrap_model', 'RetrievalEval', 'rng_states',
+           'set_rng_states', 'Checkpoint', 'load_checkpoint', 'Recipe', 'MethodParts', 'AGWOptions', 'agw_method',
+           'ShardedDL', 'training_device', 'build_learner', 'history_frame', 'save_curves', 'PhaseTimes',
+           'fit_schedule', 'setting_differences', 'resume_state', 'ResumableCSVLogger', 'train']
 
 # %% ../nbs/09_learner.ipynb #825d0641
 class IdentitySampler:
@@ -134,25 +136,35 @@ class SamplerEpoch(Callback):
 
 # %% ../nbs/09_learner.ipynb #a55ee10c
 class FrozenNormValidation(Callback):
-    "Validate with training-mode outputs and frozen BatchNorm statistics, so the training loss is defined."
+    "Validate with training-mode outputs, BatchNorm on batch statistics and its running statistics left unchanged."
     order = 0   # after TrainEvalCallback sets eval mode, before retrieval evaluation needs it again
     def before_validate(self):
         self.model.train()
-        for module in self.model.modules():
-            if isinstance(module, nn.modules.batchnorm._BatchNorm): module.eval()
-    def after_validate(self): self.model.eval()
+        self.saved = [(m, m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None)
+                      for m in self.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        for module, *_ in self.saved: module.momentum = 0.
+    def after_validate(self):
+        for module, momentum, tracked in self.saved:
+            module.momentum = momentum
+            if tracked is not None: module.num_batches_tracked.copy_(tracked)
+        self.model.eval()
 
 # %% ../nbs/09_learner.ipynb #de226422
 class NonFiniteLossError(RuntimeError):
     "The training loss became NaN or infinite."
 
 class StopOnNonFiniteLoss(Callback):
-    "Stop training with a message naming the epoch and batch when the loss is not finite."
+    "Stop training with a message naming the epoch and batch, and advice that matches when it happened."
     order = 20
     def after_loss(self):
-        if self.training and not torch.isfinite(self.loss).all():
-            raise NonFiniteLossError(f"training loss is {self.loss.float().mean().item()} at epoch {self.epoch}, "
-                                     f"batch {self.iter}: lower the learning rate or use amp='bf16'/'none'")
+        if not self.training or torch.isfinite(self.loss).all(): return
+        where = f"training loss is {self.loss.float().mean().item()} at epoch {self.epoch}, batch {self.iter}"
+        if self.epoch == 0 and self.iter == 0:
+            raise NonFiniteLossError(f"{where}, before any optimiser step, so the learning rate is not the cause: the "
+                                     "initial model's outputs overflow the loss. Start from pretrained weights "
+                                     "(weights='imagenet'), or if mixed precision is on, use amp='none'")
+        raise NonFiniteLossError(f"{where}: the run diverged; lower the learning rate (lr) or, if mixed precision is "
+                                 "on, use amp='bf16'/'none'")
 
 # %% ../nbs/09_learner.ipynb #b9b0aafb
 class LossComponents(Callback):
@@ -182,21 +194,25 @@ class RetrievalEval(Callback):
     def __init__(self, ds, size: tuple[int, int], every: int = 1, trials: int = 1, feature: str = 'bn',
                  batch_size: int = 64):
         store_attr()
-        self.scores = dict.fromkeys(self.names, float('nan'))
+        self.scores, self.seconds = dict.fromkeys(self.names, float('nan')), 0.
 
     def due(self) -> bool:
         "Whether this epoch is evaluated: every `every` epochs and the last one."
         epoch, n_epoch = getattr(self, 'epoch', 0), getattr(self.learn, 'n_epoch', 1)
         return (epoch + 1) % self.every == 0 or epoch == n_epoch - 1
 
+    def before_fit(self): self.seconds = 0.
+
     def after_validate(self):
         self.scores = dict.fromkeys(self.names, float('nan'))
         if not self.due(): return
+        started = time.perf_counter()
         table = evaluate(unwrap_model(self.model), self.ds, self.size, feature=self.feature,
                          settings=self.ds.settings[:1], trials=list(self.ds.trials)[:self.trials],
                          batch_size=self.batch_size)
         plain = table[table.variant == 'plain'].set_index('metric')['mean']
         self.scores = {name: float(plain[metric]) for name, metric in self.names.items()}
+        self.seconds += time.perf_counter() - started
 
     def metrics(self) -> list[Metric]:
         return [ValueMetric(partial(self.scores_of, name), name) for name in self.names]
@@ -302,40 +318,6 @@ RECIPES = {
     'one_cycle': Recipe(lr=3.5e-4, epochs=60, optimizer='adam', backbone_lr_mult=1., one_cycle=True),
 }
 
-# %% ../nbs/09_learner.ipynb #eb8b73ca
-@dataclass
-class TrainConfig:
-    "Everything a training run depends on."
-    dataset: str = 'sysu'                 # 'sysu' | 'regdb' | 'llcm'
-    root: str|None = None                 # dataset folder; None: the default SynthVI set of that layout
-    method: str = 'agw'                   # a key of METHODS
-    backbone: str = 'resnet50'
-    weights: str|None = 'imagenet'        # 'imagenet', a local state-dict file, or None (random)
-    size: tuple[int, int] = (288, 144)    # (H, W)
-    epochs: int|None = None               # None: the recipe's length
-    p: int = 8                            # identities per batch
-    k: int = 4                            # images per identity and modality
-    recipe: str|None = None               # a key of RECIPES; None: the method's default
-    lr: float|None = None                 # head learning rate; None: the recipe's
-    seed: int = 0
-    trial: int = 1                        # RegDB split to train and test on (1..10); one model per trial
-    keypoints: str|None = None            # keypoint source for kglfr.keypoints.load_keypoints; None: zeros
-    use_random_erasing: bool = False
-    options: dict = field(default_factory=dict)   # method options
-    out_dir: str|None = None              # None: <data_dir>/runs/<dataset>-<method>-<backbone>-s<seed>
-    amp: str = 'bf16'                     # 'bf16' | 'fp16' | 'none' (CUDA only; CPU runs in fp32)
-    channels_last: bool = True            # CUDA only
-    eval_every: int = 2                   # epochs between retrieval evaluations during training
-    eval_trials: int = 1                  # gallery trials used during training (the final evaluation uses all)
-    batches_per_epoch: int|None = None    # None: AGW's epoch (one pass over the larger modality)
-    valid_batches: int = 2                # P×K batches of training identities for the validation loss
-    select_best_on_test: bool = False     # keep the epoch with the best test mAP (test-set model selection)
-    resume: bool = False
-    device: str|None = None
-    num_workers: int = 0
-
-    def __post_init__(self): self.size = tuple(self.size)
-
 # %% ../nbs/09_learner.ipynb #33ffc65e
 class MethodParts(NamedTuple):
     "What a method contributes to training."
@@ -344,23 +326,20 @@ class MethodParts(NamedTuple):
     callbacks: Sequence[Callback] = ()
     augment_hooks: Sequence[Callable] = ()
 
-METHODS = {'agw': 'kglfr.learner:agw_method', 'kglfr': 'kglfr.kglfr_net:kglfr_method', 'mcja': 'kglfr.mcja:mcja_method',
-           'lba': 'kglfr.lba:lba_method', 'mima': 'kglfr.mima:mima_method'}
-DEFAULT_RECIPES = {'kglfr': 'kglfr_paper'}
-
-def get_method(name: str) -> Callable[[TrainConfig, int], MethodParts]:
-    "The method function registered under `name`, imported on first use."
-    if name not in METHODS: raise ValueError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
-    module, function = METHODS[name].split(':')
-    return getattr(importlib.import_module(module), function)
-
 # %% ../nbs/09_learner.ipynb #ddf3e64f
+@dataclass
+class AGWOptions(ModelOptions):
+    "Options of the `agw` method: the identity and triplet losses, and the AGW model's options."
+    triplet: str = field(default='wrt', metadata={'help': "triplet loss: weighted regularisation (AGW) or batch-hard",
+                                                  'choices': ('wrt', 'hard')})
+    margin: float = field(default=0.3, metadata={'help': "margin of the batch-hard triplet"})
+    label_smoothing: float = field(default=0., metadata={'help': "label smoothing of the identity loss"})
+
 def agw_method(config: TrainConfig, n_classes: int) -> MethodParts:
     "AGW model with CE + WRT (or CE + hardest triplet with `options={'triplet': 'hard'}`)."
-    options = dict(config.options)
-    loss = ReIDLoss(triplet=options.pop('triplet', 'wrt'), margin=options.pop('margin', 0.3),
-                    label_smoothing=options.pop('label_smoothing', 0.))
-    return MethodParts(AGW(n_classes, backbone=config.backbone, weights=config.weights, **options), loss)
+    o = AGWOptions(**config.options)
+    loss = ReIDLoss(triplet=o.triplet, margin=o.margin, label_smoothing=o.label_smoothing)
+    return MethodParts(AGW(n_classes, backbone=config.backbone, weights=config.weights, **o.model_kwargs()), loss)
 
 # %% ../nbs/09_learner.ipynb #5f5957fc
 class ShardedDL(DistributedDL):
@@ -376,53 +355,36 @@ class ShardedDL(DistributedDL):
 
 # %% ../nbs/09_learner.ipynb #5bde02fa
 def training_device(config: TrainConfig) -> torch.device:
-    "The configured device; under multi-GPU data parallelism, this process's GPU."
-    if config.device: return torch.device(config.device)
-    device = default_device()
-    if device.type == 'cuda' and num_distrib() > 1:
+    "The configured device (a one-line error when it names a missing GPU); under multi-GPU data parallelism, this process's GPU."
+    device = resolve_device(config.device)
+    if config.device is None and device.type == 'cuda' and num_distrib() > 1:
         return torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
     return device
 
-def output_dir(config: TrainConfig) -> Path:
-    "Where the run writes checkpoints, logs, curves and its result."
-    return Path(config.out_dir or data_dir()/'runs'/f'{config.dataset}-{config.method}-{config.backbone}-s{config.seed}')
-
-def default_root(layout: str) -> Path:
-    "The default SynthVI set of `layout`, generated on first use."
-    from kglfr.synth import synthvi   # imported here: SynthVI is only needed when no dataset folder is given
-    return synthvi(layout)
-
-def recipe_of(config: TrainConfig) -> Recipe:
-    "The configured recipe, else the method's default (`agw` unless stated)."
-    name = config.recipe or DEFAULT_RECIPES.get(config.method, 'agw')
-    if name not in RECIPES: raise ValueError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}")
-    return RECIPES[name]
-
 # %% ../nbs/09_learner.ipynb #ac3ad0e2
-def build_learner(config: TrainConfig) -> tuple[Learner, object]:
-    "A fastai Learner for `config` and the dataset reader it trains on."
+def build_learner(config: TrainConfig, out_dir: str|Path|None = None) -> tuple[Learner, object]:
+    "A fastai Learner for `config` (writing into `out_dir`, default `output_dir(config)`) and the dataset reader it trains on."
     set_seed(config.seed)
-    device = training_device(config)
-    ds = make_dataset(config.dataset, config.root or default_root(config.dataset),
-                      **({'trial': config.trial} if config.dataset == 'regdb' else {}))
+    device, out_dir = training_device(config), Path(out_dir or output_dir(config))
+    ds = make_dataset(config.dataset, data_root(config), **({'trial': config.trial} if config.dataset == 'regdb' else {}))
+    parts = get_method(config.method)(config, int(ds.train().label.nunique()))   # checks options and weights first
+    keypoints = load_keypoints(ds, config.keypoints) if config.keypoints else None  # then keypoints, before the cache
     images, train_table = ds.images(config.size), ds.train()
-    keypoints = load_keypoints(ds, config.keypoints) if config.keypoints else None
-    parts = get_method(config.method)(config, int(train_table.label.nunique()))
     loaders = dict(images=images, table=train_table, keypoints=keypoints, p=config.p, k=config.k)
     dls = DataLoaders(IdentityDL(**loaders, seed=config.seed, n_batches=config.batches_per_epoch,
                                  num_workers=config.num_workers),
                       IdentityDL(**loaders, seed=config.seed + 1, n_batches=config.valid_batches, reshuffle=False),
-                      path=output_dir(config), device=device)
+                      path=out_dir, device=device)
     evaluation = RetrievalEval(ds, config.size, every=config.eval_every, trials=config.eval_trials)
     augment = BatchAugment(random_erasing=config.use_random_erasing, hooks=parts.augment_hooks)
     splitter = (lambda model: model.param_groups()) if hasattr(parts.model, 'param_groups') else trainable_params
     cbs = [AugmentBatch(augment), SamplerEpoch(), FrozenNormValidation(), evaluation, StopOnNonFiniteLoss(),
-           LossComponents(), *parts.callbacks]
+           LossComponents(), PhaseTimes(), *parts.callbacks]
     if device.type == 'cuda':
         if config.channels_last: cbs.append(ChannelsLast())
         if config.amp != 'none': cbs.append(MixedPrecision(amp_mode=config.amp))
     learn = Learner(dls, parts.model.to(device), loss_func=parts.loss_func, opt_func=recipe_of(config).opt_func(),
-                    splitter=splitter, metrics=evaluation.metrics(), cbs=cbs, path=output_dir(config), model_dir='.')
+                    splitter=splitter, metrics=evaluation.metrics(), cbs=cbs, path=out_dir, model_dir='.')
     return learn, ds
 
 # %% ../nbs/09_learner.ipynb #50007ab7
@@ -434,22 +396,38 @@ def history_frame(learn: Learner) -> pd.DataFrame:
     components = pd.DataFrame(learn.loss_components.records if hasattr(learn, 'loss_components') else [])
     return history.merge(components, on='epoch', how='left') if len(components) else history
 
-def save_curves(history: pd.DataFrame, out_dir: str|Path) -> tuple[Path, Path]:
-    "Write `curves.csv` and `curves.png` (loss; Rank-1 and mAP per epoch) into `out_dir`."
+def save_curves(history: pd.DataFrame, out_dir: str|Path, title: str = '') -> tuple[Path, Path]:
+    "Write `curves.csv` and `curves.png` (losses; Rank-1 and mAP in percent, per epoch) into `out_dir`."
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     out_dir = Path(out_dir)
     atomic_write(out_dir/'curves.csv', history.to_csv(index=False))
     fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(9, 3.2))
     for name in ('train_loss', 'valid_loss'): loss_ax.plot(history.epoch, history[name], marker='.', label=name)
-    for name in ('rank1', 'mAP'):
+    for name, label in (('rank1', 'Rank-1'), ('mAP', 'mAP')):
         shown = history[history[name].notna()]
-        metric_ax.plot(shown.epoch, shown[name], marker='o', label=name)
-    loss_ax.set(xlabel='epoch', title='loss'); metric_ax.set(xlabel='epoch', title='retrieval (training-time protocol)')
-    loss_ax.legend(); metric_ax.legend(); fig.tight_layout()
+        metric_ax.plot(shown.epoch, 100 * shown[name], marker='o', label=label)
+    loss_ax.set(xlabel='epoch', ylabel='loss', title='training and validation loss')
+    metric_ax.set(xlabel='epoch', ylabel='%', title='retrieval (training-time protocol)')
+    for ax in (loss_ax, metric_ax): ax.xaxis.set_major_locator(MaxNLocator(integer=True)); ax.legend()
+    if title: fig.suptitle(title)
+    fig.tight_layout()
     with atomic_path(out_dir/'curves.png') as tmp: fig.savefig(tmp, format='png', dpi=100)
     plt.close(fig)
     return out_dir/'curves.csv', out_dir/'curves.png'
+
+# %% ../nbs/09_learner.ipynb #cbc3da4d
+class PhaseTimes(Callback):
+    "Wall time of the training and validation phases of a fit, and the number of training images."
+    order = Recorder.order + 2
+    def before_fit(self): self.times, self.train_images = dict(train_s=0., valid_s=0.), 0
+    def before_train(self): self.started = time.perf_counter()
+    def after_batch(self):
+        if self.training: self.train_images += len(self.yb[0])
+    def after_train(self): self.times['train_s'] += time.perf_counter() - self.started
+    def before_validate(self): self.started = time.perf_counter()
+    def after_validate(self): self.times['valid_s'] += time.perf_counter() - self.started
 
 # %% ../nbs/09_learner.ipynb #f142187f
 def fit_schedule(learn: Learner, config: TrainConfig) -> tuple[int, ParamScheduler]:
@@ -459,22 +437,65 @@ def fit_schedule(learn: Learner, config: TrainConfig) -> tuple[int, ParamSchedul
     if learn.opt is None: learn.create_opt()
     return epochs, ParamScheduler(recipe.scheds(epochs, len(learn.opt.param_groups), config.lr))
 
+def setting_differences(saved: dict, current: dict) -> list[str]:
+    "`name: saved -> current` for each run parameter that differs (method options by name)."
+    flat = lambda d: {**{k: v for k, v in d.items() if k != 'options'},
+                      **{f'option {k}': v for k, v in d.get('options', {}).items()}}
+    saved, current = flat(saved), flat(current)
+    return [f'{k}: {saved.get(k)!r} -> {current.get(k)!r}' for k in sorted(set(saved) | set(current))
+            if saved.get(k) != current.get(k)]
+
+def resume_state(out_dir: Path, identity: dict) -> dict|None:
+    "The checkpoint in `out_dir` to resume from; None (saying so) when there is none. Refuses a corrupt file or changed settings."
+    path = out_dir/'checkpoint.pth'
+    if not path.exists():
+        print(f"no checkpoint in {out_dir}: starting fresh")
+        return None
+    try: state = load_checkpoint(path)
+    except Exception as e:
+        raise DataError(f"{path}: not a readable checkpoint ({type(e).__name__}). Fix: delete it to train from the "
+                        "start, or restore an intact copy") from None
+    saved = state.get('identity') or {}
+    differences = setting_differences({**saved.get('params', {}), 'data key': saved.get('data', {}).get('key')},
+                                      {**identity['params'], 'data key': identity['data']['key']})
+    if differences:
+        raise ValueError(f"--resume: the settings differ from the checkpoint in {out_dir} ({'; '.join(differences)}). "
+                         "Fix: resume with the checkpoint's settings, or train into another folder without --resume")
+    return state
+
+class ResumableCSVLogger(CSVLogger):
+    "fastai's CSVLogger that, when appending, keeps the header and the first `rows` epochs only (no second header)."
+    def __init__(self, fname: str = 'log.csv', rows: int|None = None):
+        super().__init__(fname, append=rows is not None)
+        self.rows = rows
+    def before_fit(self):
+        path = self.path/self.fname
+        if self.append and path.exists() and path.stat().st_size:
+            kept = path.read_text().splitlines(True)[:1 + self.rows]
+            path.write_text(''.join(kept))
+            self.file = path.open('a')
+            self.old_logger, self.learn.logger = self.logger, self._write_line
+        else:
+            self.append = False
+            super().before_fit()
+
 def train(config: TrainConfig, cbs: Sequence[Callback] = ()) -> dict:
     "Train `config.method` on `config.dataset`; returns (and writes to `result.json`) metrics, timings and history."
-    out_dir = output_dir(config)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    learn, ds = build_learner(config)
+    if config.threads: torch.set_num_threads(config.threads)
+    identity = run_identity(config)
+    out_dir = output_dir(config, run_key(config, identity))
+    state = resume_state(out_dir, identity) if config.resume else None
+    learn, ds = build_learner(config, out_dir)
+    run = dict(key=run_key(config, identity), **identity, torch_threads=torch.get_num_threads(), device=str(learn.dls.device))
+    if rank_distrib() == 0: atomic_write(out_dir/'run.json', json_text(run))
     epochs, scheduler = fit_schedule(learn, config)
-    checkpoint_path, state = out_dir/'checkpoint.pth', None
-    if config.resume and checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path)
-        learn.model.load_state_dict(state['model']); learn.opt.load_state_dict(state['opt'])
+    checkpoint_path = out_dir/'checkpoint.pth'
+    if state: learn.model.load_state_dict(state['model']); learn.opt.load_state_dict(state['opt'])
     start = state['epoch'] + 1 if state else 0
-    cbs = [scheduler, Checkpoint(checkpoint_path, state, extra={'config': asdict(config)}), *cbs]
-    if rank_distrib() == 0: cbs.append(CSVLogger('log.csv', append=state is not None))
+    cbs = [scheduler, Checkpoint(checkpoint_path, state, extra={'identity': identity}), *cbs]
+    if rank_distrib() == 0: cbs.append(ResumableCSVLogger('log.csv', rows=start if state else None))
     if config.select_best_on_test: cbs.append(SaveModelCallback(monitor='mAP', comp=np.greater, fname='best_on_test'))
-    loaders, images_per_epoch = learn.dls.loaders, len(learn.dls.train) * learn.dls.train.bs
-    distributed, started = num_distrib() > 1, time.time()
+    loaders, distributed, started = learn.dls.loaders, num_distrib() > 1, time.time()
     with ExitStack() as stack:
         if distributed:
             on_cuda = learn.dls.device.type == 'cuda'
@@ -483,17 +504,21 @@ def train(config: TrainConfig, cbs: Sequence[Callback] = ()) -> dict:
         if quiet(): stack.enter_context(learn.no_bar()); stack.enter_context(learn.no_logging())
         learn.fit(epochs, cbs=cbs, start_epoch=start)
     fit_s, learn.dls.loaders = time.time() - started, loaders
-    history = history_frame(learn)
-    result = dict(config=asdict(config), n_classes=int(ds.train().label.nunique()), epochs=epochs,
+    history, phases = history_frame(learn), learn.phase_times
+    retrieval_s = learn.retrieval_eval.seconds
+    timings = dict(fit_s=fit_s, train_s=phases.times['train_s'], train_images=phases.train_images,
+                   train_images_per_s=phases.train_images / phases.times['train_s'] if phases.train_images else None,
+                   valid_loss_s=phases.times['valid_s'] - retrieval_s, retrieval_eval_s=retrieval_s)
+    result = dict(config=asdict(config), key=run['key'], n_classes=int(ds.train().label.nunique()), epochs=epochs,
                   selection='best test mAP during training (test-set model selection)' if config.select_best_on_test
                             else 'last epoch',
-                  history=history.to_dict('records'), metrics=None,
-                  timings=dict(fit_s=fit_s, train_images_per_s=(epochs - start) * images_per_epoch / fit_s))
+                  history=history.to_dict('records'), metrics=None, timings=timings)
     if rank_distrib() != 0: return result
     started = time.time()
     result['metrics'] = evaluate(learn.model, ds, config.size).to_dict('records')
-    result['timings']['eval_s'] = time.time() - started
+    timings['final_eval_s'] = time.time() - started
     with atomic_path(out_dir/'model.pth') as tmp: torch.save(learn.model.state_dict(), tmp)
     save_curves(history, out_dir)
-    atomic_write(out_dir/'result.json', json.dumps(result, indent=1, default=str))
+    atomic_write(out_dir/'result.json', json_text(result))
+    if not config.keep_checkpoint: checkpoint_path.unlink(missing_ok=True)
     return result
