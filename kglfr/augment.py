@@ -13,8 +13,8 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from .keypoints import flip_keypoints
 
 # %% auto #0
-__all__ = ['normalize', 'denormalize', 'sample_crop_flip', 'crop_flip', 'move_keypoints', 'sample_box_sizes', 'box_mask', 'erase',
-           'random_erasing_boxes', 'BatchAugment']
+__all__ = ['normalize', 'denormalize', 'sample_crop_flip', 'crop_flip', 'move_keypoints', 'sample_box_sizes', 'box_mask',
+           'clipped_area', 'centred_boxes', 'erase', 'random_erasing_boxes', 'BatchAugment']
 
 # %% ../nbs/05_augment.ipynb #fcede8e1
 def _mean_std(images: Tensor) -> tuple[Tensor, Tensor]:
@@ -80,6 +80,29 @@ def box_mask(top: Tensor, left: Tensor, height: Tensor, width: Tensor, size: tup
     in_rows = (rows >= top[:, None]) & (rows < (top + height)[:, None])
     in_cols = (cols >= left[:, None]) & (cols < (left + width)[:, None])
     return in_rows[:, :, None] & in_cols[:, None, :]
+
+# %% ../nbs/05_augment.ipynb #1e5a90ed
+def clipped_area(cy: Tensor, cx: Tensor, height: Tensor, width: Tensor, size: tuple[int, int]) -> Tensor:
+    "Area in pixels of boxes centred at `(cy, cx)` of `height × width`, clipped to an image of `size` = (H, W)."
+    H, W = size
+    rows = ((cy + height / 2).clamp(max=H) - (cy - height / 2).clamp(min=0)).clamp(min=0)
+    cols = ((cx + width / 2).clamp(max=W) - (cx - width / 2).clamp(min=0)).clamp(min=0)
+    return rows * cols
+
+def centred_boxes(cy: Tensor, cx: Tensor, size: tuple[int, int], scale=(0.02, 0.4), ratio=(0.3, 3.33),
+                  attempts: int = 10, generator: torch.Generator|None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    "Centres and sizes `(cy, cx, height, width)` of boxes at `(cy, cx)` (pixels) whose clipped area is in `scale·H·W`."
+    H, W = size
+    n, rows = len(cy), torch.arange(len(cy), device=cy.device)
+    h, w = sample_box_sizes((n, attempts), size, scale, ratio, generator, cy.device)
+    fraction = clipped_area(cy[:, None], cx[:, None], h, w, size) / (H * W)
+    ok = (fraction >= scale[0]) & (fraction <= scale[1])
+    pick = ok.float().argmax(1)                          # the first draw in range; 0 when there is none
+    h, w, moved = h[rows, pick], w[rows, pick], ~ok.any(1)
+    inside = lambda c, side, length: c.clamp(min=torch.minimum(side / 2, length / 2), max=torch.maximum(length - side / 2, length / 2))
+    cy = torch.where(moved, inside(cy, h, torch.full_like(h, H)), cy)
+    cx = torch.where(moved, inside(cx, w, torch.full_like(w, W)), cx)
+    return cy, cx, h, w
 
 # %% ../nbs/05_augment.ipynb #4bd92f64
 def erase(images: Tensor, mask: Tensor, fill: str|Sequence[float] = 'mean') -> Tensor:

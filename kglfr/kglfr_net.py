@@ -5,18 +5,19 @@
 # %% ../nbs/10_kglfr.ipynb #a6212167
 from __future__ import annotations
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Literal, Mapping
 import torch
+import torch.nn.functional as F
 from torch import nn, Tensor
-from .augment import sample_box_sizes, box_mask, erase
+from .augment import centred_boxes, box_mask, erase
 from .keypoints import PARTS, to_kp13, part_centres, keypoint_heatmaps
 from .losses import ReIDLoss, kegfr_loss, kmlfr_loss
 from .model import AGW, ReIDOutput, ModelOptions
 from .learner import MethodParts, TrainConfig
 
 # %% auto #0
-__all__ = ['KeypointErasing', 'keypoint_masks', 'masked_local_features', 'KMLFRTerm', 'kegfr_term', 'kglfr_loss', 'KGLFROptions',
-           'kglfr_method']
+__all__ = ['MASK_RENDERINGS', 'KeypointErasing', 'keypoint_masks', 'keypoint_presence', 'masked_local_features', 'KMLFRTerm',
+           'kegfr_term', 'kglfr_loss', 'KGLFROptions', 'kglfr_method']
 
 # %% ../nbs/10_kglfr.ipynb #7130c288
 class KeypointErasing:
@@ -36,10 +37,10 @@ class KeypointErasing:
         centre = centres[torch.arange(len(pid), device=device), part]
         fallback = centre.isnan().any(-1)
         centre = torch.where(fallback[:, None], torch.rand(centre.shape, generator=g, device=device), centre)
-        height, width = sample_box_sizes((len(pid),), size, self.scale, self.ratio, g, device)
+        cy, cx, height, width = centred_boxes(centre[:, 1] * H, centre[:, 0] * W, size, self.scale, self.ratio,
+                                              generator=g)
         erased = torch.rand(len(pid), generator=g, device=device) < self.p
-        return dict(part=part, cy=centre[:, 1] * H, cx=centre[:, 0] * W, height=height, width=width, fallback=fallback,
-                    erased=erased)
+        return dict(part=part, cy=cy, cx=cx, height=height, width=width, fallback=fallback, erased=erased)
 
     def __call__(self, images: Tensor, keypoints: Tensor, pid: Tensor, modality: Tensor|None = None) -> Tensor:
         "The batch with one keypoint-centred box in each erased sample replaced by the channel mean."
@@ -52,9 +53,21 @@ class KeypointErasing:
         return f"KeypointErasing(parts={len(self.parts)}, scale={self.scale}, ratio={self.ratio}, p={self.p})"
 
 # %% ../nbs/10_kglfr.ipynb #b2da8000
-def keypoint_masks(keypoints: Tensor, grid: tuple[int, int], sigma: float = 1.0) -> Tensor:
+MASK_RENDERINGS = ('hrnet_parity', 'grid')
+
+def keypoint_masks(keypoints: Tensor, grid: tuple[int, int], sigma: float = 1.0, min_conf: float = 0.3,
+                   rendering: str = 'hrnet_parity') -> Tensor:
     "The 13 KMLFR masks `(B,13,h,w)` (Eq. 3) of COCO-17 keypoints `(B,17,3)` on a feature `grid`."
-    return keypoint_heatmaps(to_kp13(keypoints), grid=tuple(grid), sigma=sigma)
+    if rendering not in MASK_RENDERINGS: raise ValueError(f"rendering must be one of {MASK_RENDERINGS}, got {rendering!r}")
+    kp13, (h, w) = to_kp13(keypoints, min_conf), tuple(grid)
+    if rendering == 'grid': return keypoint_heatmaps(kp13, grid=(h, w), sigma=sigma, min_conf=min_conf)
+    fine = keypoint_heatmaps(kp13, grid=(4 * h, 4 * w), sigma=2.0, min_conf=min_conf)   # HRNet: stride 4, sigma 2
+    maps = F.interpolate(fine, size=(h, w), mode='bilinear', align_corners=False)
+    return (maps / (maps.amax((-2, -1), keepdim=True) + 1e-6)).clamp(min=0)
+
+def keypoint_presence(masks: Tensor) -> Tensor:
+    "`(B,13)` True where a joint's mask is not empty."
+    return masks.flatten(2).amax(-1) > 0
 
 def masked_local_features(fmap: Tensor, masks: Tensor) -> Tensor:
     "Local features `(B,K,C)` = global average pool of each mask times the feature map (Eq. 4)."
@@ -63,12 +76,16 @@ def masked_local_features(fmap: Tensor, masks: Tensor) -> Tensor:
 # %% ../nbs/10_kglfr.ipynb #b7b7d071
 class KMLFRTerm:
     "Loss term `(out, pid, keypoints) -> L_KMLFR`: Eq. 5 on the keypoint-masked local features of `out.fmap`."
-    def __init__(self, sigma: float = 1.0, margin: float = 0.01): self.sigma, self.margin = sigma, margin
+    def __init__(self, sigma: float = 1.0, margin: float = 0.01, min_conf: float = 0.3, rendering: str = 'hrnet_parity'):
+        self.sigma, self.margin, self.min_conf, self.rendering = sigma, margin, min_conf, rendering
+
     def __call__(self, out: ReIDOutput, pid: Tensor, keypoints: Tensor|None) -> Tensor:
         if keypoints is None: raise ValueError("KMLFR needs the batch keypoints: call loss(out, pid, keypoints)")
-        local = masked_local_features(out.fmap, keypoint_masks(keypoints, out.fmap.shape[-2:], self.sigma))
-        return kmlfr_loss(local, pid, self.margin)
-    def __repr__(self): return f"KMLFRTerm(sigma={self.sigma}, margin={self.margin})"
+        masks = keypoint_masks(keypoints, out.fmap.shape[-2:], self.sigma, self.min_conf, self.rendering)
+        return kmlfr_loss(masked_local_features(out.fmap, masks), pid, self.margin, present=keypoint_presence(masks))
+
+    def __repr__(self):
+        return f"KMLFRTerm(sigma={self.sigma}, margin={self.margin}, min_conf={self.min_conf}, rendering={self.rendering!r})"
 
 def kegfr_term(out: ReIDOutput, pid: Tensor, keypoints: Tensor|None = None, margin: float = 0.3) -> Tensor:
     "Loss term `(out, pid, keypoints) -> L_KEGFR`: Eq. 2 on the pooled global features of the (erased) batch."
@@ -77,12 +94,12 @@ def kegfr_term(out: ReIDOutput, pid: Tensor, keypoints: Tensor|None = None, marg
 # %% ../nbs/10_kglfr.ipynb #e82dfa97
 def kglfr_loss(use_kegfr: bool = True, use_kmlfr: bool = True, lambda_kegfr: float = 0.5, lambda_kmlfr: float = 0.5,
                margin_kegfr: float = 0.3, margin_kmlfr: float = 0.01, sigma: float = 1.0, triplet_weight: float = 1.0,
-               label_smoothing: float = 0.) -> ReIDLoss:
+               label_smoothing: float = 0., min_conf: float = 0.3, rendering: str = 'hrnet_parity') -> ReIDLoss:
     "Eq. 6 as a `ReIDLoss`: identity + KEGFR (or the baseline's hardest triplet) + optional KMLFR."
     loss = ReIDLoss(triplet=None if use_kegfr else 'hard', triplet_weight=triplet_weight, margin=margin_kegfr,
                     label_smoothing=label_smoothing)
     if use_kegfr: loss.add('kegfr', lambda out, pid, keypoints: kegfr_term(out, pid, keypoints, margin_kegfr), lambda_kegfr)
-    if use_kmlfr: loss.add('kmlfr', KMLFRTerm(sigma, margin_kmlfr), lambda_kmlfr)
+    if use_kmlfr: loss.add('kmlfr', KMLFRTerm(sigma, margin_kmlfr, min_conf, rendering), lambda_kmlfr)
     return loss
 
 # %% ../nbs/10_kglfr.ipynb #6c1b36fb
@@ -97,7 +114,9 @@ class KGLFROptions(ModelOptions):
     lambda_kmlfr: float = field(default=0.5, metadata={'help': "weight of L_KMLFR in Eq. 6"})
     margin_kegfr: float = field(default=0.3, metadata={'help': "m_KEGFR, the global triplet margin (AGW's 0.3)"})
     margin_kmlfr: float = field(default=0.01, metadata={'help': "m_KMLFR, the local triplet margin"})
-    sigma: float = field(default=1.0, metadata={'help': "sigma of drawn keypoint Gaussians, in feature-grid cells"})
+    kmlfr_masks: Literal['hrnet_parity', 'grid'] = field(default='hrnet_parity', metadata={
+        'help': "KMLFR mask rendering: HRNet-parity Gaussians (stride 4, sigma 2) or drawn on the grid"})
+    sigma: float = field(default=1.0, metadata={'help': "sigma of the 'grid' rendering, in feature-grid cells"})
     triplet_weight: float = field(default=1.0, metadata={'help': "weight of the hardest triplet when use_kegfr=False"})
     label_smoothing: float = field(default=0., metadata={'help': "cross-entropy label smoothing"})
     min_conf: float = field(default=0.3, metadata={'help': "keypoint confidence below which a joint is absent"})
@@ -113,7 +132,7 @@ def kglfr_method(config: TrainConfig, n_classes: int) -> MethodParts:
         raise ValueError("KEGFR/KMLFR need keypoints: set keypoints='gt' (SynthVI), 'yolo' or 'hrnet' "
                          "(CLI --keypoints), or turn both off with options use_kegfr=False, use_kmlfr=False")
     loss = kglfr_loss(o.use_kegfr, o.use_kmlfr, o.lambda_kegfr, o.lambda_kmlfr, o.margin_kegfr, o.margin_kmlfr, o.sigma,
-                      o.triplet_weight, o.label_smoothing)
+                      o.triplet_weight, o.label_smoothing, o.min_conf, o.kmlfr_masks)
     hooks = [KeypointErasing(min_conf=o.min_conf, p=o.kegfr_p)] if o.use_kegfr else []
     model = AGW(n_classes, backbone=config.backbone, weights=config.weights, **o.model_kwargs())
     return MethodParts(model, loss, augment_hooks=hooks)

@@ -29,16 +29,20 @@ def cross_entropy(logits: Tensor, pid: Tensor, label_smoothing: float = 0.) -> T
     return F.cross_entropy(logits.float(), pid, label_smoothing=label_smoothing)
 
 # %% ../nbs/07_losses.ipynb #d435dbb4
-def batch_hard_triplet(feat: Tensor, pid: Tensor, margin: float = 0.3, reduction: str = 'mean') -> Tensor:
+def batch_hard_triplet(feat: Tensor, pid: Tensor, margin: float = 0.3, reduction: str = 'mean',
+                       valid: Tensor|None = None) -> Tensor:
     "Hardest-positive minus hardest-negative Euclidean distance plus `margin`, hinged; `feat` (B,C) or (B,P,C)."
     if reduction not in ('mean', 'sum'): raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
     parts = feat.float().transpose(0, 1) if feat.ndim == 3 else feat.float()[None]  # P, B, C
     dist = euclidean_dist(parts)
+    valid = torch.ones(parts.shape[:2], dtype=torch.bool, device=feat.device) if valid is None else (
+        valid.T if valid.ndim == 2 else valid[None]).bool()                         # P, B
+    pairs = valid[:, :, None] & valid[:, None, :]
     same = pid[:, None] == pid[None]
-    hardest_pos = dist.masked_fill(~same, 0).amax(-1)
-    hardest_neg = dist.masked_fill(same, math.inf).amin(-1)  # inf when an anchor has no negative: hinge 0
-    hinge = F.relu(hardest_pos - hardest_neg + margin)      # P, B
-    return hinge.mean() if reduction == 'mean' else hinge.sum(-1).mean()
+    hardest_pos = dist.masked_fill(~(same & pairs), 0).amax(-1)
+    hardest_neg = dist.masked_fill(same | ~pairs, math.inf).amin(-1)  # inf when an anchor has no negative: hinge 0
+    hinge = F.relu(hardest_pos - hardest_neg + margin) * valid       # P, B
+    return hinge.sum() / valid.sum().clamp(min=1) if reduction == 'mean' else hinge.sum(-1).mean()
 
 # %% ../nbs/07_losses.ipynb #7b9ea152
 def _masked_softmax(values: Tensor, mask: Tensor) -> Tensor:
@@ -64,10 +68,11 @@ def kegfr_loss(erased_feat: Tensor, pid: Tensor, margin: float = 0.3, reduction:
     "KGLFR-Net Eq. 2: batch-hard triplet on the features (B, C) of the keypoint-erased batch."
     return batch_hard_triplet(erased_feat, pid, margin, reduction)
 
-def kmlfr_loss(local_feat: Tensor, pid: Tensor, margin: float = 0.01, reduction: str = 'mean') -> Tensor:
-    "KGLFR-Net Eq. 5: batch-hard triplet per keypoint channel of local features (B, 13, C), averaged over channels."
+def kmlfr_loss(local_feat: Tensor, pid: Tensor, margin: float = 0.01, reduction: str = 'mean',
+               present: Tensor|None = None) -> Tensor:
+    "KGLFR-Net Eq. 5: batch-hard triplet per keypoint channel of local features (B, 13, C), absent joints left out."
     if local_feat.ndim != 3: raise ValueError(f"local features must be (B, keypoints, C), got {tuple(local_feat.shape)}")
-    return batch_hard_triplet(local_feat, pid, margin, reduction)
+    return batch_hard_triplet(local_feat, pid, margin, reduction, present)
 
 # %% ../nbs/07_losses.ipynb #c1d53673
 TRIPLETS = {'wrt': lambda feat, pid, margin: weighted_regularized_triplet(feat, pid),

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence
 import numpy as np
 import pandas as pd
 import torch
@@ -281,8 +281,7 @@ class MSERResult(Callback):
 @dataclass
 class MCJAOptions(ModelOptions):
     "Options of the `mcja` method: MAA, CMR, MDA and MSER switches and settings, and the AGW model's options."
-    last_stride: int = field(default=2, metadata={'help': "stride of the last ResNet stage (MCJA: 2, AGW: 1)",
-                                                  'choices': (1, 2)})
+    last_stride: Literal[1, 2] = field(default=2, metadata={'help': "stride of the last ResNet stage (MCJA: 2, AGW: 1)"})
     non_local: bool = field(default=False, metadata={'help': "AGW's non-local blocks (only without MDA)"})
     maa: bool = field(default=True, metadata={'help': "modality alignment augmentation of visible images"})
     maa_ops: tuple[str, ...] = field(default=MAA_OPS, metadata={'help': f"MAA operations, a subset of {MAA_OPS}"})
@@ -294,7 +293,7 @@ class MCJAOptions(ModelOptions):
     mda_m: int = field(default=2, metadata={'help': "MDA contexts M (MCJA: 2; 12 on RegDB)"})
     shared_stem: bool = field(default=True, metadata={'help': "one stem for both modalities (MCJA); False: AGW's two"})
     mser: bool = field(default=True, metadata={'help': "MSER re-ranked results after training (mser.csv)"})
-    triplet: str|None = field(default=None, metadata={'help': "AGW triplet to add back", 'choices': (None, 'wrt', 'hard')})
+    triplet: Literal['wrt', 'hard']|None = field(default=None, metadata={'help': "AGW triplet to add back"})
     label_smoothing: float = field(default=0., metadata={'help': "cross-entropy label smoothing"})
 
     def __post_init__(self):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, os, socket, threading
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, Literal, NamedTuple, Sequence, get_args, get_origin, get_type_hints
 from urllib.parse import urlparse
 import torch
 import torch.nn as nn
@@ -204,24 +204,30 @@ class AGW(nn.Module):
         return [[p for p in trainable if id(p) not in head], [p for p in trainable if id(p) in head]]
 
 # %% ../nbs/06_model.ipynb #3467147d
+def _choices(hint) -> tuple|None:
+    "The allowed values of a `Literal` (or optional `Literal`) type hint, else None."
+    if get_origin(hint) is Literal: return get_args(hint)
+    literals = [a for a in get_args(hint) if get_origin(a) is Literal]
+    if literals: return sum((get_args(a) for a in literals), ()) + ((None,) if type(None) in get_args(hint) else ())
+    return None
+
 def check_choices(options) -> None:
-    "Raise a `ValueError` naming the option and its valid values when a field's value is not among its `choices`."
+    "Raise a `ValueError` naming the option and its valid values when a field's value is not among its `Literal` choices."
+    hints = get_type_hints(type(options))
     for f in fields(options):
-        choices = f.metadata.get('choices')
-        if choices is not None and getattr(options, f.name) not in choices:
-            raise ValueError(f"option {f.name} must be one of {', '.join(map(repr, choices))}; "
-                             f"got {getattr(options, f.name)!r}")
+        choices, value = _choices(hints[f.name]), getattr(options, f.name)
+        if choices is not None and value not in choices:
+            raise ValueError(f"option {f.name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
 
 @dataclass
 class ModelOptions:
     "Options of the `AGW` model, shared by every method built on it."
-    last_stride: int = field(default=1, metadata={'help': "stride of the last ResNet stage (AGW: 1)",
-                                                  'choices': (1, 2)})
+    last_stride: Literal[1, 2] = field(default=1, metadata={'help': "stride of the last ResNet stage (AGW: 1)"})
     non_local: bool = field(default=True, metadata={'help': "non-local blocks in layer2/layer3 as AGW"})
     nl_inter_channels: int|None = field(default=1, metadata={
         'help': "non-local projection channels: 1 as AGW's code; None: C/2 as Wang et al."})
     gem_p: float = field(default=3.0, metadata={'help': "GeM pooling exponent (1: average, large: max)"})
-    pool: str = field(default='gem', metadata={'help': "pooling of the last map", 'choices': ('gem', 'avg')})
+    pool: Literal['gem', 'avg'] = field(default='gem', metadata={'help': "pooling of the last map"})
 
     def __post_init__(self): check_choices(self)
 
