@@ -5,6 +5,7 @@
 # %% ../nbs/01_synth.ipynb #044123d4
 from __future__ import annotations
 import os, io, json, shutil, tempfile, multiprocessing
+from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -12,12 +13,50 @@ from PIL import Image, ImageDraw, ImageFilter
 from .core import VIS, IR, MODALITY_NAMES, DataError, data_dir, hash_key, atomic_path, progress
 
 # %% auto #0
-__all__ = ['COCO_KEYPOINTS', 'VIEWS', 'UPPER_COLOURS', 'LOWER_COLOURS', 'SHOE_COLOURS', 'HAIR_COLOURS', 'SKIN_TONES',
-           'BAG_COLOURS', 'UPPER_MATERIALS', 'LOWER_MATERIALS', 'PATTERNS', 'SIMILAR_KEYS', 'WOVEN', 'SUPERSAMPLE',
-           'SYSU_CAMERAS', 'LLCM_CAMERAS', 'DEFAULT_IDS', 'TEST_IDS', 'REGDB_CAMERAS', 'PLANS', 'MARKER',
-           'random_identity', 'identities', 'skeleton', 'palette', 'draw_person', 'camera', 'background', 'render',
-           'plan_sysu', 'plan_regdb', 'plan_llcm', 'write_tree', 'save_keypoints', 'summary', 'generate', 'synthvi',
-           'raw_pixel_features']
+__all__ = ['GENERATOR_VERSION', 'COCO_KEYPOINTS', 'VIEWS', 'UPPER_COLOURS', 'LOWER_COLOURS', 'SHOE_COLOURS', 'HAIR_COLOURS',
+           'SKIN_TONES', 'BAG_COLOURS', 'UPPER_MATERIALS', 'LOWER_MATERIALS', 'PATTERNS', 'BAG_TYPES', 'SIMILAR_KEYS',
+           'CLOTHING_KEYS', 'WOVEN', 'SUPERSAMPLE', 'TRUNCATIONS', 'SYSU_CAMERAS', 'LLCM_CAMERAS', 'DEFAULT_IDS',
+           'TEST_IDS', 'REGDB_CAMERAS', 'PLANS', 'MARKER', 'ATTRIBUTES', 'SynthOptions', 'options_table',
+           'random_identity', 'bag_styles', 'identities', 'skeleton', 'palette', 'draw_person', 'camera', 'background',
+           'render', 'plan_sysu', 'plan_regdb', 'plan_llcm', 'accessories', 'write_tree', 'save_keypoints',
+           'attribute_table', 'image_attributes', 'summary', 'generate', 'set_name', 'synthvi', 'raw_pixel_features']
+
+# %% ../nbs/01_synth.ipynb #a1c0de02
+GENERATOR_VERSION = 2
+
+def _share(value: float, name: str):
+    if not 0 <= value <= 1: raise ValueError(f'SynthOptions.{name} must be in [0, 1], got {value}')
+
+@dataclass(frozen=True)
+class SynthOptions:
+    "Difficulty knobs of a SynthVI set; the defaults are moderate, so that small models learn the set on a CPU."
+    bag_owners: float = field(default=0.4, metadata={'help': 'share of identities that own a bag or backpack'})
+    bag_carried: float = field(default=0.6, metadata={'help': 'chance that an owner carries the bag in a given camera'})
+    bag_styles: int = field(default=6, metadata={'help': 'distinct bag styles (type and colour) shared by all owners'})
+    bag_size: float = field(default=1.3, metadata={'help': 'bag size relative to a small bag (1)'})
+    hard_negatives: float = field(default=0.3, metadata={'help': 'share of identities in groups that wear the same clothing colours'})
+    group_size: int = field(default=3, metadata={'help': 'identities per hard-negative group'})
+    similar: float = field(default=0.2, metadata={'help': 'share of near-duplicates: an earlier identity with 1-3 attributes redrawn'})
+    crop_shift: float = field(default=0.05, metadata={'help': 'std of the vertical crop shift, as a fraction of the image height'})
+    crop_scale: float = field(default=0.08, metadata={'help': 'half-range of the body height around 87.5% of the image height'})
+    truncation: float = field(default=0.1, metadata={'help': 'chance that the crop cuts the head, the feet or one side'})
+    occlusion: float = field(default=0.15, metadata={'help': 'chance of an occluding object in front of the person'})
+    ir_noise: float = field(default=1.0, metadata={'help': 'multiplier of the infrared sensor noise'})
+    ir_pattern: float = field(default=0.045, metadata={'help': 'infrared contrast of woven patterns (printed logos never show)'})
+
+    def __post_init__(self):
+        for name in ('bag_owners', 'bag_carried', 'hard_negatives', 'similar', 'truncation', 'occlusion'): _share(getattr(self, name), name)
+        if self.bag_styles < 1: raise ValueError(f'SynthOptions.bag_styles must be at least 1, got {self.bag_styles}')
+        if self.group_size < 2: raise ValueError(f'SynthOptions.group_size must be at least 2, got {self.group_size}')
+        if not 0 <= self.crop_scale < 0.3: raise ValueError(f'SynthOptions.crop_scale must be in [0, 0.3), got {self.crop_scale}')
+        for name in ('bag_size', 'crop_shift', 'ir_noise', 'ir_pattern'):
+            if getattr(self, name) < 0: raise ValueError(f'SynthOptions.{name} must be non-negative, got {getattr(self, name)}')
+
+def options_table(options: SynthOptions|None = None) -> pd.DataFrame:
+    "Each knob of `options` with its value, default and help."
+    options = options or SynthOptions()
+    return pd.DataFrame([dict(knob=f.name, value=getattr(options, f.name), default=f.default, help=f.metadata['help'])
+                         for f in fields(SynthOptions)]).set_index('knob')
 
 # %% ../nbs/01_synth.ipynb #d45d5534
 COCO_KEYPOINTS = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
@@ -46,6 +85,7 @@ BAG_COLOURS = {'black': ((25, 25, 28), 50), 'grey': ((100, 100, 105), 15), 'navy
 UPPER_MATERIALS = {'cotton': (0.64, 35), 'synthetic': (0.52, 25), 'knit': (0.42, 20), 'padded': (0.30, 20)}
 LOWER_MATERIALS = {'denim': (0.50, 45), 'cotton': (0.60, 30), 'synthetic': (0.40, 25)}
 PATTERNS = {'solid': 45, 'hstripes': 15, 'vstripes': 8, 'checks': 10, 'logo': 22}
+BAG_TYPES = ('backpack', 'shoulder')
 
 # %% ../nbs/01_synth.ipynb #429ba68d
 def _pick(rng: np.random.Generator, table: dict) -> str:
@@ -70,24 +110,42 @@ def random_identity(rng: np.random.Generator) -> dict:
         sleeve='short' if rng.random() < 0.4 else 'long', upper_material=_pick(rng, UPPER_MATERIALS),
         lower=_pick(rng, LOWER_COLOURS), lower_type=_pick(rng, {'trousers': 75, 'shorts': 15, 'skirt': 30 if female else 0}),
         lower_material=_pick(rng, LOWER_MATERIALS), shoes=_pick(rng, SHOE_COLOURS),
-        bag=_pick(rng, {'none': 50, 'backpack': 30, 'shoulder': 20}), bag_colour=_pick(rng, BAG_COLOURS),
         bag_side=int(rng.choice([-1, 1])),
         skin_temp=rng.uniform(0.84, 0.95), cloth_temp=rng.normal(0, 0.04))
 
 # %% ../nbs/01_synth.ipynb #406317b8
-SIMILAR_KEYS = ('skin', 'hair', 'hair_long', 'hat', 'shoes', 'bag', 'bag_colour', 'lower', 'upper_pattern',
+SIMILAR_KEYS = ('skin', 'hair', 'hair_long', 'hat', 'shoes', 'lower', 'upper_pattern',
                 'sleeve', 'height', 'width', 'upper_material', 'skin_temp', 'cloth_temp')
+CLOTHING_KEYS = ('upper', 'upper_second', 'lower', 'lower_type', 'sleeve', 'upper_material', 'lower_material')
 
-def identities(pids, seed: int = 0, similar: float = 0.35) -> dict:
-    "Attributes for each pid; a fraction `similar` copies an earlier identity and redraws 1-3 attributes."
-    people = {}
+def bag_styles(seed: int = 0, n: int = 6) -> list[dict]:
+    "The `n` bag styles of a set (type, colour, infrared brightness), alternating backpacks and shoulder bags."
+    rng = np.random.default_rng([seed, 3])
+    return [dict(bag=BAG_TYPES[i % len(BAG_TYPES)], bag_colour=_pick(rng, BAG_COLOURS), bag_ir=float(rng.uniform(0.12, 0.34)))
+            for i in range(n)]
+
+def identities(pids, seed: int = 0, options: SynthOptions|None = None) -> dict:
+    "Attributes for each pid, with near-duplicates, hard-negative groups and shared bag styles as set by `options`."
+    o, people, leader = options or SynthOptions(), {}, None
+    styles = bag_styles(seed, o.bag_styles)
     for pid in sorted(int(p) for p in pids):
         rng = np.random.default_rng([seed, pid, 1])
         person = random_identity(rng)
-        if people and rng.random() < similar:
+        if people and rng.random() < o.similar:
             base = people[list(people)[rng.integers(len(people))]]
             for key in rng.choice(SIMILAR_KEYS, size=int(rng.integers(1, 4)), replace=False): base = {**base, key: person[key]}
             person = base
+        style = int(rng.integers(o.bag_styles)) if rng.random() < o.bag_owners else -1
+        person = {**person, 'bag_style': style, 'group': 0, **(styles[style] if style >= 0 else dict(bag='none', bag_colour=None, bag_ir=0.0))}
+        if rng.random() < o.hard_negatives:
+            members = [p for p in people.values() if p['group'] == leader] if leader else []
+            if not members or len(members) >= o.group_size: leader = pid
+            else:
+                first = members[0]
+                person = {**person, **{k: first[k] for k in CLOTHING_KEYS}}
+                if person['upper_pattern'] in {p['upper_pattern'] for p in members}:   # same colours, another pattern
+                    person['upper_pattern'] = next((k for k in PATTERNS if k not in {p['upper_pattern'] for p in members}), person['upper_pattern'])
+            person['group'] = leader
         people[pid] = person
     return people
 
@@ -117,7 +175,7 @@ def skeleton(person: dict, view: str, phase: float, stride: float = 0.35, swing:
         face = 1 if view == 'front' else 0
         kp[0] = [0, head_y + 0.2 * hr]
         kp[[1, 2]] = [[side * 0.35 * hr, head_y - 0.15 * hr], [-side * 0.35 * hr, head_y - 0.15 * hr]]
-        kp[[3, 4]] = [[side * 0.95 * hr, head_y], [-side * 0.95 * hr, head_y]]
+        kp[[3, 4]] = [[side * 0.8 * hr, head_y], [-side * 0.8 * hr, head_y]]
         if not face: visible[[0, 1, 2]] = False
     else:
         facing = -1 if view == 'left' else 1                           # image direction the person walks to
@@ -129,7 +187,7 @@ def skeleton(person: dict, view: str, phase: float, stride: float = 0.35, swing:
         kp[[9, 10]] = kp[[7, 8]] + np.c_[facing * np.sin(arm + elbow_bend) * forearm, np.cos(arm + elbow_bend) * forearm]
         kp[[13, 14]] = kp[[11, 12]] + np.c_[facing * np.sin(leg) * thigh, np.cos(leg) * thigh]
         kp[[15, 16]] = kp[[13, 14]] + np.c_[facing * np.sin(leg - knee_bend) * shin, np.cos(leg - knee_bend) * shin]
-        kp[0] = [facing * 0.95 * hr, head_y + 0.2 * hr]
+        kp[0] = [facing * 0.8 * hr, head_y + 0.2 * hr]
         kp[[1, 2]] = [[facing * 0.6 * hr, head_y - 0.15 * hr]] * 2
         kp[[3, 4]] = [[-facing * 0.1 * hr, head_y]] * 2
         visible[[2 - near, 4 - near]] = False                          # the far eye and ear
@@ -140,21 +198,21 @@ def skeleton(person: dict, view: str, phase: float, stride: float = 0.35, swing:
 # %% ../nbs/01_synth.ipynb #3dde9f30
 WOVEN = ('hstripes', 'vstripes', 'checks')
 
-def palette(person: dict, modality: int) -> dict:
-    "RGB colour of every body part (and of the upper-garment pattern, or None) for `modality`."
+def palette(person: dict, modality: int, ir_pattern: float = 0.045) -> dict:
+    "RGB colour of every body part (the pattern, hat and bag colours may be None) for `modality`."
     if modality == VIS:
         second = UPPER_COLOURS[person['upper_second']][0]
         if person['upper_second'] == person['upper']: second = (240, 240, 240) if sum(second) < 300 else (20, 20, 20)
         return dict(skin=SKIN_TONES[person['skin']][0], hair=HAIR_COLOURS[person['hair']][0],
                     hat=BAG_COLOURS[person['hat']][0] if person['hat'] else None, upper=UPPER_COLOURS[person['upper']][0],
                     pattern=None if person['upper_pattern'] == 'solid' else second, lower=LOWER_COLOURS[person['lower']][0],
-                    shoes=SHOE_COLOURS[person['shoes']][0], bag=BAG_COLOURS[person['bag_colour']][0])
+                    shoes=SHOE_COLOURS[person['shoes']][0], bag=BAG_COLOURS[person['bag_colour']][0] if person['bag_colour'] else None)
     upper = UPPER_MATERIALS[person['upper_material']][0] + person['cloth_temp']
     grey = lambda v: (int(np.clip(v, 0, 1) * 255),) * 3
     return dict(skin=grey(person['skin_temp']), hair=grey(0.42 + 0.1 * person['hair_long']), hat=grey(0.36) if person['hat'] else None,
-                upper=grey(upper), pattern=grey(upper + 0.045) if person['upper_pattern'] in WOVEN else None,
+                upper=grey(upper), pattern=grey(upper + ir_pattern) if person['upper_pattern'] in WOVEN else None,
                 lower=grey(LOWER_MATERIALS[person['lower_material']][0] + 0.5 * person['cloth_temp']),
-                shoes=grey(0.27), bag=grey(0.2))
+                shoes=grey(0.27), bag=grey(person['bag_ir']) if person['bag_colour'] else None)
 
 # %% ../nbs/01_synth.ipynb #38e221c3
 def _limb(draw: ImageDraw.ImageDraw, points, width: float, fill):
@@ -175,7 +233,7 @@ def _pattern_mask(kind: str, shape: tuple, period: float, origin) -> np.ndarray:
     return band(rows, origin[1]) ^ band(cols, origin[0])
 
 # %% ../nbs/01_synth.ipynb #107640b6
-def draw_person(canvas: Image.Image, person: dict, kp: np.ndarray, view: str, scale: float, colours: dict):
+def draw_person(canvas: Image.Image, person: dict, kp: np.ndarray, view: str, scale: float, colours: dict, bag_size: float = 1.0):
     "Draw `person` on the RGBA `canvas`; `kp` are the (17,2) keypoints in canvas pixels, `scale` the body height in pixels."
     draw = ImageDraw.Draw(canvas)
     u = lambda v: v * scale                                             # body units -> pixels
@@ -262,19 +320,21 @@ def draw_person(canvas: Image.Image, person: dict, kp: np.ndarray, view: str, sc
         else: draw.rectangle([hx - 1.02 * hr, hy, hx + 1.02 * hr, hy + 2.7 * hr], fill=C['hair'])
 
     def backpack():
-        bottom = hip[1] - u(0.06)
-        if view == 'back': draw.rounded_rectangle([sh[0] - 0.8 * sw, sh[1] + u(0.02), sh[0] + 0.8 * sw, bottom], radius=u(0.02), fill=C['bag'])
+        b, top = bag_size, sh[1] + u(0.02)
+        bottom = min(top + (hip[1] - u(0.06) - top) * b, hip[1] - u(0.03))      # the hips stay visible
+        if view == 'back': draw.rounded_rectangle([sh[0] - 0.8 * b * sw, top, sh[0] + 0.8 * b * sw, bottom], radius=u(0.02), fill=C['bag'])
         elif view == 'front':
-            for s in (-1, 1): _limb(draw, [(sh[0] + s * 0.6 * sw, sh[1]), (sh[0] + s * 0.7 * sw, sh[1] + u(0.2))], u(0.022), C['bag'])
+            for s in (-1, 1): _limb(draw, [(sh[0] + s * 0.6 * sw, sh[1]), (sh[0] + s * 0.7 * sw, sh[1] + u(0.2))], u(0.022 * b), C['bag'])
         else:
-            x0, x1 = sorted([sh[0] - facing * u(0.05 * person['width']), sh[0] - facing * u(0.05 * person['width'] + 0.095)])
-            draw.rounded_rectangle([x0, sh[1] + u(0.02), x1, bottom], radius=u(0.02), fill=C['bag'])
+            x0, x1 = sorted([sh[0] - facing * u(0.05 * person['width']), sh[0] - facing * u(0.05 * person['width'] + 0.095 * b)])
+            draw.rounded_rectangle([x0, top, x1, bottom], radius=u(0.02), fill=C['bag'])
 
     def shoulder_bag():
         side = person['bag_side'] * (1 if view == 'front' else -1)
         bx = hip[0] + (side * (abs(kp[11, 0] - kp[12, 0]) / 2 + u(0.07)) if not side_view else -facing * u(0.02))
         _limb(draw, [(sh[0] - side * 0.7 * sw, sh[1] - u(0.01)), (bx, hip[1] - u(0.02))], u(0.014), C['bag'])
-        draw.rounded_rectangle([bx - u(0.045), hip[1] - u(0.03), bx + u(0.045), hip[1] + u(0.07)], radius=u(0.012), fill=C['bag'])
+        b = bag_size
+        draw.rounded_rectangle([bx - u(0.045 * b), hip[1] - u(0.03 * b), bx + u(0.045 * b), hip[1] + u(0.07 * b)], radius=u(0.012), fill=C['bag'])
 
     if side_view:
         near, far = (0, 1) if view == 'left' else (1, 0)
@@ -332,6 +392,7 @@ def background(rng: np.random.Generator, cam: dict, height: int, width: int) -> 
 
 # %% ../nbs/01_synth.ipynb #f290416b
 SUPERSAMPLE = 2
+TRUNCATIONS = ('head', 'feet', 'side')
 
 def _occluder(rng: np.random.Generator, height: int, width: int) -> tuple:
     "Box (x0, y0, x1, y1) of an occluding object in image pixels."
@@ -340,46 +401,59 @@ def _occluder(rng: np.random.Generator, height: int, width: int) -> tuple:
     x0 = 0 if rng.random() < 0.5 else width - w
     return (x0, int(height * rng.uniform(0, 0.3)), x0 + w, height)
 
-def _finish(img: np.ndarray, cam: dict, rng: np.random.Generator) -> Image.Image:
-    "Camera response, blur and noise; float image in 0..1 -> RGB uint8 (3 equal channels for infrared)."
+def _finish(img: np.ndarray, cam: dict, rng: np.random.Generator, noise: float) -> Image.Image:
+    "Camera response, blur and sensor noise of std `noise`; float image in 0..1 -> RGB uint8 (3 equal channels for infrared)."
     if cam['modality'] == VIS:
         img = np.clip(img * cam['wb'] * cam['gain'] * rng.uniform(0.88, 1.12) * rng.uniform(0.96, 1.04, 3), 0, 1) ** cam['gamma']
     else: img = img * cam['gain'] + cam['offset']
     pil = Image.fromarray(np.clip(img * 255, 0, 255).astype(np.uint8).squeeze(-1) if img.shape[-1] == 1 else np.clip(img * 255, 0, 255).astype(np.uint8))
     pil = pil.filter(ImageFilter.GaussianBlur(cam['blur'] * rng.uniform(0.8, 1.2)))
-    arr = np.asarray(pil, np.float32) + rng.normal(0, cam['noise'], pil.size[::-1] + ((3,) if pil.mode == 'RGB' else ()))
+    arr = np.asarray(pil, np.float32) + rng.normal(0, noise, pil.size[::-1] + ((3,) if pil.mode == 'RGB' else ()))
     if cam['modality'] == IR: arr = arr + cam['columns'][:arr.shape[1]]
     arr = np.clip(arr, 0, 255).round().astype(np.uint8)
     return Image.fromarray(arr if arr.ndim == 3 else np.repeat(arr[..., None], 3, -1))
 
-def render(person: dict, cam: dict, view: str, rng: np.random.Generator, size: tuple|None = None) -> tuple[Image.Image, np.ndarray]:
-    "One image of `person` seen by `cam` from `view`, and its keypoints (17,3) as (x/W, y/H, conf)."
+def _placement(rng: np.random.Generator, height: int, width: int, o: SynthOptions) -> tuple[float, float, float, str]:
+    "Detector-like crop: body height and top in pixels, body centre x, and the truncation ('none', 'head', 'feet', 'side')."
+    body = height * rng.uniform(0.875 - o.crop_scale, 0.875 + o.crop_scale)
+    top = (height - body) / 2 + rng.normal(0, o.crop_shift) * height
+    centre = width / 2 + rng.normal(0, 0.04 * width)
+    cut = TRUNCATIONS[rng.integers(3)] if rng.random() < o.truncation else 'none'
+    if cut == 'head': top = -rng.uniform(0.11, 0.22) * body
+    elif cut == 'feet': top = rng.uniform(0, 0.04) * height; body = (height - top) / rng.uniform(0.86, 0.95)
+    elif cut == 'side': centre = width / 2 + rng.choice([-1, 1]) * rng.uniform(0.3, 0.42) * width
+    return body, top, centre, cut
+
+def render(person: dict, cam: dict, view: str, rng: np.random.Generator, size: tuple|None = None,
+           options: SynthOptions|None = None) -> tuple[Image.Image, np.ndarray, dict]:
+    "One image of `person` seen by `cam` from `view`, its keypoints (17,3) as (x/W, y/H, conf), and its attributes."
+    o = options or SynthOptions()
     height, width = size or (int(rng.integers(128, 193)), 0)
     width = width or int(round(height * rng.uniform(0.42, 0.56)))
-    kp, visible = skeleton(person, view, rng.uniform(0, 2 * np.pi), rng.uniform(0.12, 0.45), rng.uniform(0.1, 0.45))
-    body = height * rng.uniform(0.8, 0.95)
-    top = (height - body) * rng.uniform(0.2, 0.8)
-    if rng.random() < 0.08:                                            # a tight detector box cuts the body
-        body *= rng.uniform(1.1, 1.35)
-        top = -rng.uniform(0.05, 0.15) * body if rng.random() < 0.2 else rng.uniform(0, 0.05) * height
-    centre = width / 2 + rng.normal(0, 0.04 * width)
+    phase = rng.uniform(0, 2 * np.pi)
+    kp, visible = skeleton(person, view, phase, rng.uniform(0.12, 0.45), rng.uniform(0.1, 0.45))
+    body, top, centre, cut = _placement(rng, height, width, o)
     px = np.c_[centre + kp[:, 0] * body, top + kp[:, 1] * body]
     canvas = Image.new('RGBA', (width * SUPERSAMPLE, height * SUPERSAMPLE), (0, 0, 0, 0))
-    colours = {k: v if v is None else (*v, 255) for k, v in palette(person, cam['modality']).items()}
-    draw_person(canvas, person, px * SUPERSAMPLE, view, body * SUPERSAMPLE, colours)
+    colours = {k: v if v is None else (*v, 255) for k, v in palette(person, cam['modality'], o.ir_pattern).items()}
+    draw_person(canvas, person, px * SUPERSAMPLE, view, body * SUPERSAMPLE, colours, o.bag_size)
     rgba = np.asarray(canvas, np.float32).reshape(height, SUPERSAMPLE, width, SUPERSAMPLE, 4) / 255
     alpha = rgba[..., 3:].mean((1, 3))
     colour = (rgba[..., :3] * rgba[..., 3:]).mean((1, 3))
     if cam['modality'] == IR: colour = colour[..., :1]
     img = background(rng, cam, height, width) * (1 - alpha) + colour
     inside = (px[:, 0] >= 0) & (px[:, 0] < width) & (px[:, 1] >= 0) & (px[:, 1] < height)
-    if rng.random() < 0.15:
+    occluded = bool(rng.random() < o.occlusion)
+    if occluded:
         x0, y0, x1, y1 = _occluder(rng, height, width)
         tone = rng.uniform(0.05, 0.8, img.shape[-1]) + 0.04 * _smooth_noise(rng, y1 - y0, x1 - x0, img.shape[-1])
         img[y0:y1, x0:x1] = np.clip(tone, 0, 1)
         inside &= ~((px[:, 0] >= x0) & (px[:, 0] < x1) & (px[:, 1] >= y0) & (px[:, 1] < y1))
     keypoints = np.c_[px / (width, height), visible & inside].astype(np.float32)
-    return _finish(img, cam, rng), keypoints
+    noise = cam['noise'] * (o.ir_noise if cam['modality'] == IR else 1)
+    attributes = dict(phase=round(float(phase), 4), crop_shift=round(float((top - (height - body) / 2) / height), 4),
+                      crop_scale=round(float(body / height), 4), truncated=cut, occluded=occluded)
+    return _finish(img, cam, rng, noise), keypoints, attributes
 
 # %% ../nbs/01_synth.ipynb #93ccd599
 SYSU_CAMERAS = {1: (VIS, 'indoor'), 2: (VIS, 'indoor'), 3: (IR, 'indoor'), 4: (VIS, 'outdoor'), 5: (VIS, 'outdoor'), 6: (IR, 'outdoor')}
@@ -478,39 +552,53 @@ def plan_llcm(ids: int, seed: int = 0, images: tuple = (3, 6), test_share: float
              'idx/test_id.txt': _id_line(test)}
     return plan, files, cams
 
+# %% ../nbs/01_synth.ipynb #a1c0de07
+def accessories(plan: pd.DataFrame, people: dict, seed: int = 0, options: SynthOptions|None = None,
+                per_camera: bool = True) -> pd.Series:
+    "The bag ('none' or its type) that each image of `plan` shows: an owner carries it in a camera with chance `bag_carried`."
+    o = options or SynthOptions()
+    camera_key = plan.get('cam_key', plan.camid) if per_camera else pd.Series(0, index=plan.index)
+    keys = list(zip(plan.pid.tolist(), camera_key.tolist()))
+    carried = {(pid, c): np.random.default_rng([seed, pid, c, 4]).random() < o.bag_carried for pid, c in set(keys)}
+    return pd.Series([people[pid]['bag'] if carried[pid, c] else 'none' for pid, c in keys], index=plan.index, name='accessory')
+
 # %% ../nbs/01_synth.ipynb #69b5251a
 PLANS = {'sysu': plan_sysu, 'regdb': plan_regdb, 'llcm': plan_llcm}
 MARKER = 'synthvi.json'
 
 def _render_rows(args) -> list:
-    "Render and save the plan rows `rows` under `root`; returns their keypoints."
-    root, rows, cams, people, seed = args
+    "Render and save the plan rows `rows` under `root`; returns their keypoints and attributes."
+    root, rows, cams, people, seed, options = args
     out = []
     for row in rows:
-        cam = cams[row.get('cam_key', row['camid'])]
-        rng = np.random.default_rng([seed, row['pid'], row.get('cam_key', row['camid']), row['idx'], 17])
-        img, kp = render(people[row['pid']], cam, row['view'], rng)
+        key = row.get('cam_key', row['camid'])
+        rng = np.random.default_rng([seed, row['pid'], key, row['idx'], 17])
+        person = {**people[row['pid']], 'bag': row['accessory']}
+        img, kp, attributes = render(person, cams[key], row['view'], rng, options=options)
         path = Path(root)/row['path']
         path.parent.mkdir(parents=True, exist_ok=True)
         img.save(path, **({'quality': 92} if path.suffix == '.jpg' else {}))
-        out.append(kp)
+        out.append((kp, attributes))
     return out
 
 # %% ../nbs/01_synth.ipynb #0ad0bea4
-def write_tree(root: Path, plan: pd.DataFrame, files: dict, cams: dict, seed: int, workers: int = 2) -> np.ndarray:
-    "Render every image of `plan` and write the split files under `root`; returns the keypoints (N, 17, 3)."
-    people = identities(plan.pid.unique(), seed)
+def write_tree(root: Path, plan: pd.DataFrame, files: dict, cams: dict, people: dict, seed: int, workers: int = 2,
+               options: SynthOptions|None = None) -> tuple[np.ndarray, pd.DataFrame]:
+    "Render every image of `plan` (with its `accessory` column) and write the split files under `root`; returns the keypoints (N, 17, 3) and the render attributes."
     rows = plan.to_dict('records')
     chunks = [rows[i:i + 64] for i in range(0, len(rows), 64)]
-    jobs = [(root, chunk, cams, people, seed) for chunk in chunks]
+    jobs = [(root, chunk, cams, people, seed, options or SynthOptions()) for chunk in chunks]
     if workers > 1 and len(chunks) > 1:
         with multiprocessing.get_context('fork').Pool(workers) as pool:
             parts = list(progress(pool.imap(_render_rows, jobs), total=len(jobs), desc='SynthVI'))
     else: parts = [_render_rows(job) for job in progress(jobs, desc='SynthVI')]
     for name, text in files.items(): (root/name).parent.mkdir(parents=True, exist_ok=True); (root/name).write_text(text)
-    return np.concatenate([np.stack(p) for p in parts]).astype(np.float32)
+    rendered = [item for part in parts for item in part]
+    return np.stack([kp for kp, _ in rendered]).astype(np.float32), pd.DataFrame([a for _, a in rendered])
 
 # %% ../nbs/01_synth.ipynb #0bc7a7a2
+ATTRIBUTES = 'synthvi_attributes.csv'
+
 def save_keypoints(path: Path, paths, keypoints: np.ndarray, key: str):
     "Write a keypoint file: relative paths, (N,17,3) keypoints, detection flags and a staleness key."
     with atomic_path(path) as tmp:
@@ -518,27 +606,42 @@ def save_keypoints(path: Path, paths, keypoints: np.ndarray, key: str):
             np.savez(f, path=np.asarray(paths, dtype=str), keypoints=keypoints.astype(np.float32),
                      detected=np.ones(len(paths), bool), key=np.asarray(key))
 
+def attribute_table(plan: pd.DataFrame, people: dict, rendered: pd.DataFrame) -> pd.DataFrame:
+    "One row per image of `plan`: who and what it shows (view, accessory, bag style, group) and how it was cropped (`rendered`)."
+    shown = plan[['path', 'pid', 'camid', 'modality', 'view', 'accessory']].reset_index(drop=True)
+    return pd.concat([shown.assign(bag_style=[people[p]['bag_style'] for p in shown.pid], group=[people[p]['group'] for p in shown.pid]),
+                      rendered.reset_index(drop=True)], axis=1)
+
+def image_attributes(root) -> pd.DataFrame|None:
+    "The per-image attributes of a SynthVI tree (`path` relative to `root`), or None for a tree without them (real data)."
+    path = Path(root)/ATTRIBUTES
+    return pd.read_csv(path, keep_default_na=False) if path.is_file() else None
+
 # %% ../nbs/01_synth.ipynb #b086f1e6
 def summary(plan: pd.DataFrame) -> pd.DataFrame:
     "Identities and images per modality and camera."
     table = plan.assign(modality=plan.modality.map(dict(enumerate(MODALITY_NAMES))))
     return table.groupby(['modality', 'camid']).agg(ids=('pid', 'nunique'), images=('path', 'size'))
 
-def generate(layout: str, root, ids: int|None = None, seed: int = 0, workers: int = 2) -> pd.DataFrame:
-    "Write a SynthVI tree in the `layout` ('sysu', 'regdb' or 'llcm') at `root`; returns its summary."
+def generate(layout: str, root, ids: int|None = None, seed: int = 0, workers: int = 2,
+             options: SynthOptions|None = None) -> pd.DataFrame:
+    "Write a SynthVI tree in the `layout` ('sysu', 'regdb' or 'llcm') with difficulty `options` at `root`; returns its summary."
     if layout not in PLANS: raise ValueError(f"unknown layout {layout!r}; choose one of {', '.join(PLANS)}")
-    root, ids = Path(root), ids or DEFAULT_IDS[layout]
-    params = dict(layout=layout, ids=ids, seed=seed)
+    root, ids, o = Path(root), ids or DEFAULT_IDS[layout], options or SynthOptions()
+    params = dict(layout=layout, ids=ids, seed=seed, version=GENERATOR_VERSION, options=asdict(o))
     plan, files, cams = PLANS[layout](ids, seed)
     if (root/MARKER).is_file():
         if json.loads((root/MARKER).read_text()) == params: return summary(plan)
         raise DataError(f'{root} already holds another SynthVI set ({(root/MARKER).read_text().strip()}). Fix: choose another --root or delete it.')
     if root.exists() and any(root.iterdir()): raise DataError(f'{root} exists and is not empty. Fix: choose another --root or delete it.')
+    people = identities(plan.pid.unique(), seed, o)
+    plan = plan.assign(accessory=accessories(plan, people, seed, o, per_camera=layout != 'regdb'))
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f'.{root.name}.'))
     try:
-        keypoints = write_tree(tmp, plan, files, cams, seed, workers)
+        keypoints, rendered = write_tree(tmp, plan, files, cams, people, seed, workers, o)
         save_keypoints(tmp/'keypoints_gt.npz', plan.path, keypoints, hash_key(list(plan.path)))
+        attribute_table(plan, people, rendered).to_csv(tmp/ATTRIBUTES, index=False)
         (tmp/MARKER).write_text(json.dumps(params))
         try:
             if root.exists() and not any(root.iterdir()): root.rmdir()
@@ -548,11 +651,15 @@ def generate(layout: str, root, ids: int|None = None, seed: int = 0, workers: in
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return summary(plan)
 
-def synthvi(layout: str = 'sysu', ids: int|None = None, seed: int = 0, root=None) -> Path:
+def set_name(layout: str, ids: int|None = None, seed: int = 0, options: SynthOptions|None = None) -> str:
+    "Folder name of a SynthVI set: layout, ids, seed and generator version, plus a hash of the options unless they are the defaults."
+    o, name = options or SynthOptions(), f'{layout}-{ids or DEFAULT_IDS[layout]}-s{seed}-v{GENERATOR_VERSION}'
+    return name if o == SynthOptions() else f'{name}-{hash_key(asdict(o))[:8]}'
+
+def synthvi(layout: str = 'sysu', ids: int|None = None, seed: int = 0, root=None, options: SynthOptions|None = None) -> Path:
     "Path of a complete SynthVI tree, generated on first use under `data_dir()/synthvi`."
-    ids = ids or DEFAULT_IDS[layout]
-    root = Path(root) if root else data_dir()/'synthvi'/f'{layout}-{ids}-s{seed}'
-    if not (root/MARKER).is_file(): generate(layout, root, ids, seed)
+    root = Path(root) if root else data_dir()/'synthvi'/set_name(layout, ids, seed, options)
+    if not (root/MARKER).is_file(): generate(layout, root, ids, seed, options=options)
     return root
 
 # %% ../nbs/01_synth.ipynb #2d647428
