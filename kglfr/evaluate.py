@@ -12,10 +12,12 @@ import torch.nn.functional as F
 from torch import nn
 from .core import progress
 from .augment import normalize
-from .metrics import rank_metrics, re_ranking, METRICS
+from .metrics import rank_metrics, re_ranking, true_matches, METRICS
+from .synth import image_attributes, ATTRIBUTES
 
 # %% auto #0
-__all__ = ['extract_features', 'setting_name', 'evaluation_lists', 'evaluate', 'summary']
+__all__ = ['HARD_SUBSETS', 'VIEW_CLASSES', 'extract_features', 'setting_name', 'evaluation_lists', 'hard_subsets',
+           'hard_subset_metrics', 'evaluate', 'summary']
 
 # %% ../nbs/04_evaluate.ipynb #2023b2d6
 def _model_device(model: nn.Module) -> torch.device:
@@ -70,25 +72,65 @@ def evaluation_lists(ds, settings=None, trials=None, protocol: str = 'agw') -> d
             for s in settings for t in trials}
 
 # %% ../nbs/04_evaluate.ipynb #8b368169
+def _labels(query: pd.DataFrame, gallery: pd.DataFrame, protocol: str) -> dict:
+    "The id and camera arguments of `rank_metrics` / `true_matches` for a query and a gallery table."
+    return dict(q_pids=query.pid.values, g_pids=gallery.pid.values, q_cams=query.camid.values,
+                g_cams=gallery.camid.values, protocol=protocol)
+
 def _trial_metrics(query_features, gallery_features, query: pd.DataFrame, gallery: pd.DataFrame, protocol: str,
-                   rerank: bool) -> dict:
-    "`{variant: metrics}` of one trial, plain and (optionally) re-ranked."
-    labels = dict(q_pids=query.pid.values, g_pids=gallery.pid.values, q_cams=query.camid.values,
-                  g_cams=gallery.camid.values, protocol=protocol)
+                   rerank: bool, subsets: bool = False) -> dict:
+    "`{(variant, subset): metrics}` of one trial: plain and (optionally) re-ranked, all queries and (optionally) the hard subsets."
     q_g = 1 - query_features @ gallery_features.T
-    results = dict(plain=rank_metrics(q_g, **labels))
+    distances = dict(plain=q_g)
     if rerank:
         q_q, g_g = 1 - query_features @ query_features.T, 1 - gallery_features @ gallery_features.T
-        results['rerank'] = rank_metrics(re_ranking(q_g, q_q, g_g), **labels)
+        distances['rerank'] = re_ranking(q_g, q_q, g_g)
+    results = {}
+    for variant, distmat in distances.items():
+        results[variant, 'all'] = rank_metrics(distmat, **_labels(query, gallery, protocol))
+        if subsets:
+            results[variant, 'all']['n_queries'] = int(true_matches(**_labels(query, gallery, protocol)).any(1).sum())
+            results |= {(variant, name): m for name, m in hard_subset_metrics(distmat, query, gallery, protocol).items()}
+    return results
+
+# %% ../nbs/04_evaluate.ipynb #c3c0de02
+HARD_SUBSETS = {'accessory_mismatch': 'accessory', 'view_mismatch': 'view'}
+VIEW_CLASSES = {'front': 'front', 'back': 'back', 'left': 'side', 'right': 'side'}
+
+def hard_subsets(query: pd.DataFrame, gallery: pd.DataFrame, protocol: str) -> dict[str, np.ndarray]:
+    "Masks over `query` of the queries with true matches that all differ from them in accessory, or in view class."
+    positives = true_matches(**_labels(query, gallery, protocol))
+    masks = {}
+    for name, column in HARD_SUBSETS.items():
+        q, g = (t[column].map(VIEW_CLASSES) if column == 'view' else t[column] for t in (query, gallery))
+        same = q.to_numpy(object)[:, None] == g.to_numpy(object)[None]
+        masks[name] = positives.any(1) & ~(positives & same).any(1)
+    return masks
+
+def hard_subset_metrics(distmat: np.ndarray, query: pd.DataFrame, gallery: pd.DataFrame, protocol: str) -> dict[str, dict]:
+    "`rank_metrics` (plus `n_queries`) of each non-empty hard subset; `query` and `gallery` need `view` and `accessory` columns."
+    distmat, results = np.asarray(distmat), {}
+    for name, mask in hard_subsets(query, gallery, protocol).items():
+        if mask.any(): results[name] = rank_metrics(distmat[mask], **_labels(query[mask], gallery, protocol)) | dict(n_queries=int(mask.sum()))
     return results
 
 # %% ../nbs/04_evaluate.ipynb #25640757
+def _with_attributes(ds, lists: dict) -> dict:
+    "The evaluation `lists` with each image's `view` and `accessory` from the SynthVI attribute file of `ds.root`."
+    attributes = image_attributes(ds.root)
+    if attributes is None: raise ValueError(f"{ds.root}: no {ATTRIBUTES}, so no hard subsets (they need a SynthVI set of generator v2 or later). Fix: evaluate with subsets=False.")
+    columns = attributes.set_index('path')[['view', 'accessory']]
+    missing = {p for q, g in lists.values() for p in (*q.path, *g.path)} - set(columns.index)
+    if missing: raise ValueError(f"{ds.root}/{ATTRIBUTES} lists no attributes for {len(missing)} images (e.g. {sorted(missing)[0]}). Fix: regenerate the set.")
+    return {key: (q.join(columns, on='path'), g.join(columns, on='path')) for key, (q, g) in lists.items()}
+
 def evaluate(model: nn.Module, ds, size: tuple[int, int] = (288, 144), feature: str = 'bn', flip: bool = False,
              rerank: bool = False, settings=None, trials=None, protocol: str = 'agw', batch_size: int = 64,
-             device=None) -> pd.DataFrame:
-    "Mean and std over trials of r1/r5/r10/r20/mAP/mINP per setting and variant ('plain', 'rerank'), as a tidy table."
+             device=None, subsets: bool = False) -> pd.DataFrame:
+    "Mean and std over trials of r1/r5/r10/r20/mAP/mINP per setting and variant ('plain', 'rerank'), as a tidy table; `subsets` adds the hard query subsets."
     if feature not in ('pool', 'bn'): raise ValueError(f"feature must be 'pool' or 'bn', not {feature!r}")
     lists = evaluation_lists(ds, settings, trials, protocol)
+    if subsets: lists = _with_attributes(ds, lists)
     rows = np.unique(np.concatenate([table.index.values for pair in lists.values() for table in pair]))
     extracted = extract_features(model, ds.images(size), rows, ds.table.modality.values[rows], batch_size, flip, device)
     features = extracted[0 if feature == 'pool' else 1]
@@ -96,19 +138,23 @@ def evaluate(model: nn.Module, ds, size: tuple[int, int] = (288, 144), feature: 
     for (setting, trial), (query, gallery) in lists.items():
         query_features = features[np.searchsorted(rows, query.index.values)]
         gallery_features = features[np.searchsorted(rows, gallery.index.values)]
-        for variant, metrics in _trial_metrics(query_features, gallery_features, query, gallery, ds.protocol, rerank).items():
-            records += [dict(setting=setting, variant=variant, trial=trial, metric=m, value=metrics[m]) for m in METRICS]
+        for (variant, subset), metrics in _trial_metrics(query_features, gallery_features, query, gallery, ds.protocol, rerank, subsets).items():
+            records += [dict(setting=setting, subset=subset, variant=variant, trial=trial, metric=m, value=metrics[m],
+                             n_queries=metrics.get('n_queries')) for m in METRICS]
     per_trial = pd.DataFrame(records)
-    return (per_trial.groupby(['setting', 'variant', 'metric'], sort=False).value
-            .agg(mean='mean', std=lambda v: v.std(ddof=0), n_trials='size').reset_index())
+    keys = ['setting', 'subset', 'variant', 'metric'] if subsets else ['setting', 'variant', 'metric']
+    extra = dict(n_queries=('n_queries', 'mean')) if subsets else {}
+    return (per_trial.groupby(keys, sort=False)
+            .agg(mean=('value', 'mean'), std=('value', lambda v: v.std(ddof=0)), n_trials=('value', 'size'), **extra).reset_index())
 
 # %% ../nbs/04_evaluate.ipynb #b8047fb8
 def summary(results: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    "Setting × metric table of `mean ± std` in percent (std omitted for a single trial)."
+    "Setting (× subset) × variant by metric table of `mean ± std` in percent (std omitted for a single trial)."
     def cell(row) -> str:
         mean = f'{100 * row["mean"]:.{digits}f}'
         return mean if row.n_trials == 1 else f'{mean} ± {100 * row["std"]:.{digits}f}'
+    index = [c for c in ('setting', 'subset', 'variant') if c in results.columns]
     table = results.assign(value=results.apply(cell, axis=1))
-    wide = table.pivot(index=['setting', 'variant'], columns='metric', values='value')
-    order = pd.unique(table[['setting', 'variant']].apply(tuple, axis=1))
+    wide = table.pivot(index=index, columns='metric', values='value')
+    order = pd.unique(table[index].apply(tuple, axis=1))
     return wide.loc[list(order), [m for m in METRICS if m in wide.columns]].rename_axis(columns=None)

@@ -8,8 +8,8 @@ import numpy as np
 import scipy.sparse as sparse
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'METRICS', 'stable_argsort', 'rank_metrics', 'rank_metrics_reference', 'stable_topk', 'k_reciprocal',
-           'expanded_k_reciprocal', 're_ranking']
+__all__ = ['PROTOCOLS', 'METRICS', 'stable_argsort', 'rank_metrics', 'true_matches', 'rank_metrics_reference', 'stable_topk',
+           'k_reciprocal', 'expanded_k_reciprocal', 're_ranking']
 
 # %% ../nbs/03_metrics.ipynb #bf751375
 PROTOCOLS = ('sysu', 'regdb', 'llcm')
@@ -85,6 +85,14 @@ def rank_metrics(distmat: np.ndarray, q_pids, g_pids, q_cams=None, g_cams=None, 
     cmc = (hit_rank[:, None] <= np.arange(1, max_rank + 1)).mean(0)
     return {f'r{k}': float((hit_rank <= k).mean()) for k in (1, 5, 10, 20)} | dict(
         mAP=float(ap.mean()), mINP=float(inp.mean()), cmc=cmc)
+
+# %% ../nbs/03_metrics.ipynb #b2c0de02
+def true_matches(q_pids, g_pids, q_cams=None, g_cams=None, protocol: str = 'sysu') -> np.ndarray:
+    "Boolean query × gallery mask of the positives each query counts under `protocol` (same identity, not hidden)."
+    _, q_pids, g_pids, q_cams, g_cams = _check_inputs(np.zeros((len(q_pids), len(g_pids))), q_pids, g_pids, q_cams, g_cams, protocol)
+    matches = q_pids[:, None] == g_pids[None]
+    removed = _removed(protocol, q_pids, q_cams, g_pids[None], None if g_cams is None else g_cams[None])
+    return matches if removed is None else matches & ~removed
 
 # %% ../nbs/03_metrics.ipynb #c0716791
 def rank_metrics_reference(distmat: np.ndarray, q_pids, g_pids, q_cams=None, g_cams=None, protocol: str = 'sysu',
