@@ -4,7 +4,8 @@
 
 # %% ../nbs/02_data.ipynb #fcf2e336
 from __future__ import annotations
-import os, re, json, random, warnings
+import fcntl, os, re, json, random, warnings
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
@@ -14,9 +15,10 @@ from PIL import Image
 from .core import VIS, IR, MODALITY_NAMES, DataError, atomic_path, atomic_write, hash_key, cache_dir, progress
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'COLUMNS', 'IMAGE_MODES', 'DATASETS', 'is_image_name', 'list_images', 'read_ids', 'read_index',
-           'image_problem', 'check_images', 'VIReIDDataset', 'seeded_draw', 'load_rand_perm', 'SYSUMM01', 'RegDB',
-           'LLCM', 'make_dataset', 'detect_layout', 'check_data', 'load_image', 'image_cache']
+__all__ = ['IMAGE_SUFFIXES', 'COLUMNS', 'IMAGE_MODES', 'LLCM_TEST_CAMERAS', 'DATASETS', 'is_image_name', 'list_images',
+           'read_ids', 'read_index', 'image_problem', 'check_images', 'VIReIDDataset', 'seeded_draw', 'load_rand_perm',
+           'SYSUMM01', 'RegDB', 'LLCM', 'make_dataset', 'detect_layout', 'check_data', 'load_image', 'cache_lock',
+           'image_cache']
 
 # %% ../nbs/02_data.ipynb #f96d7029
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
@@ -271,6 +273,8 @@ class RegDB(VIReIDDataset):
         return self._list(_directions(direction)[1])
 
 # %% ../nbs/02_data.ipynb #06a70a48
+LLCM_TEST_CAMERAS = {VIS: tuple(range(1, 10)), IR: (1, 2, 4, 5, 6, 7, 8, 9)}   # DEEN's eval_llcm folder lists
+
 class LLCM(VIReIDDataset):
     "LLCM reader: training lists `idx/train_{vis,nir}.txt`, test folders `test_{vis,nir}/cam<c>/<pid:04d>/`, ids in `idx/test_id.txt`."
     protocol = 'llcm'
@@ -299,16 +303,20 @@ class LLCM(VIReIDDataset):
         return [r[:5] for r in rows]
 
     def _test_rows(self, modality: int, tag: str) -> list[tuple]:
-        folder, rows = self.root/f'test_{tag}', []
+        folder, rows, unlisted = self.root/f'test_{tag}', [], []
         if not folder.is_dir(): raise DataError(f"{folder}: test folder missing. Fix: extract the complete LLCM archive.")
         for cam in sorted(os.listdir(folder)):
             if not (re.fullmatch(r'cam\d+', cam) and (folder/cam).is_dir()): self.strays.append(folder/cam); continue
+            if int(cam[3:]) not in LLCM_TEST_CAMERAS[modality]: unlisted.append(cam); continue
             for pid in self.test_ids:
                 person = folder/cam/f'{pid:04d}'
                 if not person.is_dir(): continue
                 files = list_images(person, self.strays)
                 if not files: raise DataError(f"{person}: identity folder without images. Fix: delete the empty folder or restore its images.")
                 rows += [(f'test_{tag}/{cam}/{pid:04d}/{f}', pid, int(cam[3:]), modality, 'test') for f in files]
+        if unlisted:
+            warnings.warn(f"{folder}: left out camera folder(s) {', '.join(unlisted)}: DEEN's LLCM evaluation reads only "
+                          f"{', '.join(f'cam{c}' for c in LLCM_TEST_CAMERAS[modality])} in test_{tag}")
         return rows
 
     def query(self, direction: str = 'v2t') -> pd.DataFrame:
@@ -380,6 +388,18 @@ def _build_cache(root: Path, paths: list[str], size: tuple[int, int], data: Path
         images.flush()
         del images
 
+@contextmanager
+def cache_lock(folder: str|Path):
+    "Hold an exclusive lock on the cache `folder` and remove the temporary files killed builds left there."
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        for stale in folder.glob('.*.tmp'): stale.unlink(missing_ok=True)
+        yield folder
+    finally: os.close(fd)                    # closing the descriptor releases the lock
+
 def image_cache(ds_or_root, table: pd.DataFrame, size: tuple[int, int] = (288, 144), workers: int = 2) -> np.ndarray:
     "Read-only N×H×W×3 uint8 RGB memory map of `table`'s images (row i = `table.iloc[i]`), built once and rebuilt when stale."
     root = Path(ds_or_root.root if isinstance(ds_or_root, VIReIDDataset) else ds_or_root)
@@ -390,10 +410,13 @@ def image_cache(ds_or_root, table: pd.DataFrame, size: tuple[int, int] = (288, 1
     except FileNotFoundError as e: raise DataError(f"{e.filename}: image missing. Fix: re-extract the dataset, or rebuild its table.") from None
     key = hash_key(paths, [s.st_size for s in stats], [s.st_mtime_ns for s in stats], size)
     data, meta = _cache_files(root, paths, size)
-    fresh = (meta.is_file() and data.is_file() and json.loads(meta.read_text()).get('key') == key
-             and data.stat().st_size == int(np.prod(shape)))
-    if not fresh:
-        meta.unlink(missing_ok=True)
-        _build_cache(root, paths, size, data, workers)
-        atomic_write(meta, json.dumps(dict(key=key, root=str(root), images=len(paths), height=size[0], width=size[1])))
+    fresh = lambda: (meta.is_file() and data.is_file() and json.loads(meta.read_text()).get('key') == key
+                     and data.stat().st_size == int(np.prod(shape)))
+    if not fresh():
+        with cache_lock(data.parent):
+            if not fresh():                  # another process may have built it while this one waited
+                meta.unlink(missing_ok=True)
+                _build_cache(root, paths, size, data, workers)
+                atomic_write(meta, json.dumps(dict(key=key, root=str(root), images=len(paths), height=size[0],
+                                                   width=size[1])))
     return np.memmap(data, dtype=np.uint8, mode='r', shape=shape)

@@ -4,14 +4,14 @@
 
 # %% ../nbs/08_keypoints.ipynb #1a01efa3
 from __future__ import annotations
-import os, time, zipfile, tempfile, subprocess, sys
+import os, time, warnings, zipfile, tempfile, subprocess, sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
 from .core import cache_dir, atomic_path, hash_key, file_sha256, default_device, progress, DataError
-from .data import load_image, make_dataset, detect_layout
+from .data import cache_lock, load_image, make_dataset, detect_layout
 
 # %% auto #0
 __all__ = ['COCO17_NAMES', 'KP13_NAMES', 'FACE', 'COCO17_FLIP', 'KP13_FLIP', 'PARTS', 'PARTS_FLIP', 'YOLO_WHEEL', 'YOLO_MEMBER',
@@ -306,13 +306,28 @@ class GroundTruth(PoseEstimator):
                             "(kglfr synth); use a pose estimator (yolo or hrnet) for real datasets.")
         data = np.load(self.file)
         self.sha256, self.keypoints, self.detected = file_sha256(self.file), data['keypoints'], data['detected']
+        self.sizes = data['sizes'] if 'sizes' in data.files else None
         self.row = {str(p): i for i, p in enumerate(data['path'])}
+        self.warned = False
 
     def identity(self) -> tuple: return (self.name, self.sha256)
+
+    def changed(self, paths) -> list[str]:
+        "The `paths` whose image file changed after the keypoints were generated (byte size, else modification time)."
+        root, written = self.file.parent, self.file.stat().st_mtime_ns
+        stats = {p: os.stat(root/p) for p in paths}
+        if self.sizes is not None: return [p for p, s in stats.items() if s.st_size != self.sizes[self.row[p]]]
+        return [p for p, s in stats.items() if s.st_mtime_ns > written]
 
     def __call__(self, crops=None, paths=None) -> tuple[np.ndarray, np.ndarray]:
         missing = [p for p in paths if p not in self.row]
         if missing: raise DataError(f"{self.file} has no keypoints for {missing[:3]}: regenerate the SynthVI tree.")
+        changed = [] if self.warned else self.changed(paths)
+        if changed:
+            self.warned = True
+            warnings.warn(f"{self.file}: image(s) {', '.join(changed[:3])}{' ...' if len(changed) > 3 else ''} changed "
+                          "after the ground-truth keypoints were written, so the keypoints may not match them. "
+                          "Fix: regenerate the SynthVI tree (kglfr synth), or ignore this if the tree was only copied.")
         rows = [self.row[p] for p in paths]
         return self.keypoints[rows].astype(np.float32), self.detected[rows]
 
@@ -352,13 +367,15 @@ def keypoint_file(ds, estimator: str|PoseEstimator = 'yolo', batch_size: int = 6
     estimator = make_estimator(estimator, ds.root, weights, device)
     path = keypoint_cache_path(ds, estimator, size)
     if path.is_file(): return path
-    paths = list(ds.table['path'])
-    keypoints, detected = np.zeros((len(paths), 17, 3), np.float32), np.zeros(len(paths), bool)
-    for start in progress(range(0, len(paths), batch_size), desc=f'keypoints ({estimator.name})'):
-        batch = paths[start:start + batch_size]
-        crops = read_crops(ds.root, batch, size) if estimator.needs_images else None
-        keypoints[start:start + len(batch)], detected[start:start + len(batch)] = estimator(crops, batch)
-    _save_keypoints(path, paths, keypoints, detected)
+    with cache_lock(path.parent):            # one extraction at a time; removes what killed ones left
+        if path.is_file(): return path
+        paths = list(ds.table['path'])
+        keypoints, detected = np.zeros((len(paths), 17, 3), np.float32), np.zeros(len(paths), bool)
+        for start in progress(range(0, len(paths), batch_size), desc=f'keypoints ({estimator.name})'):
+            batch = paths[start:start + batch_size]
+            crops = read_crops(ds.root, batch, size) if estimator.needs_images else None
+            keypoints[start:start + len(batch)], detected[start:start + len(batch)] = estimator(crops, batch)
+        _save_keypoints(path, paths, keypoints, detected)
     return path
 
 def extract_keypoints(ds, estimator: str|PoseEstimator = 'yolo', batch_size: int = 64, weights=None, device=None,

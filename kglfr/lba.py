@@ -5,7 +5,7 @@
 # %% ../nbs/12_lba.ipynb #fce8b397
 from __future__ import annotations
 from dataclasses import dataclass, field
-from typing import NamedTuple, Sequence
+from typing import Literal, NamedTuple, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -168,6 +168,8 @@ def lba_loss(ic: bool = True, dt: bool = True, ic_weight: float = 1., dt_weight:
 class LbAOptions(ModelOptions):
     "Options of the `lba` method: CMAlign layers and sharpness, L_IC and L_DT switches and weights, the AGW model's options."
     non_local: bool = field(default=False, metadata={'help': "AGW's non-local blocks (LbA has none)"})
+    eval_feature: Literal['bn', 'pool'] = field(default='pool', metadata={
+        'help': "feature the model is evaluated on: pooled ('pool', LbA's test.py) or BNNeck ('bn')"})
     ic: bool = field(default=True, metadata={'help': "ID-consistency loss on the positive reconstructions"})
     dt: bool = field(default=True, metadata={'help': "dense triplet loss"})
     layers: tuple[int, ...] = field(default=(3, 4), metadata={'help': "ResNet stages CMAlign aligns, among (3, 4)"})

@@ -254,10 +254,16 @@ def evaluate_mser(model: nn.Module, ds, size: tuple[int, int] = (288, 144), feat
 # %% ../nbs/11_mcja.ipynb #58730286
 @dataclass(frozen=True)
 class TorchAdamRecipe(Recipe):
-    "A `Recipe` whose optimiser is PyTorch's Adam with coupled (L2) weight decay."
+    "A `Recipe` whose optimiser is PyTorch's Adam with coupled (L2) weight decay, and whose epoch is MCJA's."
     weight_decay: float = 5e-4
+    epoch_images: int|None = 128      # an epoch is ceil(N_train / epoch_images) steps; None: AGW's epoch
+
     def opt_func(self) -> Callable:
         return partial(OptimWrapper, opt=torch.optim.Adam, weight_decay=self.weight_decay)
+
+    def epoch_batches(self, n_images: int) -> int|None:
+        "Optimiser steps per epoch for `n_images` training images (None: the learner's default epoch)."
+        return None if self.epoch_images is None else math.ceil(n_images / self.epoch_images)
 
 MCJA_RECIPE = TorchAdamRecipe(lr=3.5e-4, epochs=140, optimizer='adam', backbone_lr_mult=1., steps=((80, 0.1), (120, 0.01)))
 RECIPES.setdefault('mcja', MCJA_RECIPE)
@@ -267,13 +273,14 @@ DEFAULT_RECIPES.setdefault('mcja', 'mcja')
 class MSERResult(Callback):
     "After fitting: MSER re-ranked results on the full protocol, in `learn.mser_results` and `<run>/mser.csv`."
     order = 90
-    def __init__(self, size: tuple[int, int], feature: str = 'bn', batch_size: int = 64, **rerank_params):
+    def __init__(self, size: tuple[int, int], feature: str|None = None, batch_size: int = 64, **rerank_params):
         self.size, self.feature, self.batch_size, self.rerank_params = size, feature, batch_size, rerank_params
 
     def after_fit(self):
         if rank_distrib() != 0: return
         ds = self.learn.retrieval_eval.ds
-        self.learn.mser_results = evaluate_mser(unwrap_model(self.model), ds, self.size, self.feature,
+        model = unwrap_model(self.model)
+        self.learn.mser_results = evaluate_mser(model, ds, self.size, self.feature or model.eval_feature,
                                                 batch_size=self.batch_size, **self.rerank_params)
         atomic_write(Path(self.learn.path)/'mser.csv', self.learn.mser_results.to_csv(index=False))
 

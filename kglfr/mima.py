@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable
+from typing import Callable, Literal
 import torch
 import torch.nn as nn
 from torch import Tensor
@@ -200,17 +200,14 @@ def mima_loss(branches: bool = True, fdc: str|None = 'kl', fdc_weight: float = 0
 class MIMAOptions(ModelOptions):
     "Options of the `mima` method (interpretation): enhancing branches, distribution consistency, the AGW model's options."
     branches: bool = field(default=True, metadata={'help': "intra-modality enhancing branches and their losses"})
-    fdc: str|None = field(default='kl', metadata={'help': "distribution consistency divergence, or None",
-                                                  'choices': ('kl', 'w2', None)})
+    fdc: Literal['kl', 'w2']|None = field(default='kl', metadata={'help': "distribution consistency divergence, or None"})
     fdc_weight: float = field(default=0.5, metadata={'help': "lambda_f, weight of the consistency loss"})
     centre_weight: float = field(default=5e-3, metadata={'help': "lambda_c, weight of the branches' centre term"})
     identity_means: bool = field(default=False, metadata={'help': "add the identity-level mean gap (weight lambda_f)"})
-    fdc_feature: str = field(default='bn', metadata={'help': "embedding the Gaussians are fitted to",
-                                                     'choices': ('bn', 'pool')})
-    fdc_reduction: str = field(default='mean', metadata={'help': "mean or sum over dimensions",
-                                                         'choices': ('mean', 'sum')})
+    fdc_feature: Literal['bn', 'pool'] = field(default='bn', metadata={'help': "embedding the Gaussians are fitted to"})
+    fdc_reduction: Literal['mean', 'sum'] = field(default='mean', metadata={'help': "mean or sum over dimensions"})
     margin: float = field(default=0.3, metadata={'help': "triplet margin"})
-    triplet: str|None = field(default='wrt', metadata={'help': "AGW's triplet", 'choices': ('wrt', 'hard', None)})
+    triplet: Literal['wrt', 'hard']|None = field(default='wrt', metadata={'help': "AGW's triplet"})
     label_smoothing: float = field(default=0., metadata={'help': "cross-entropy label smoothing"})
 
 def mima_method(config: TrainConfig, n_classes: int) -> MethodParts:

@@ -150,8 +150,10 @@ class AGW(nn.Module):
 
     def __init__(self, n_classes: int, backbone: str = 'resnet50', weights: str|Path|None = None, last_stride: int = 1,
                  non_local: bool|Callable[[int], nn.Module] = True, nl_inter_channels: int|None = 1,
-                 gem_p: float = 3.0, pool: str = 'gem'):
+                 gem_p: float = 3.0, pool: str = 'gem', eval_feature: str = 'bn'):
         super().__init__()
+        if eval_feature not in ('bn', 'pool'): raise ValueError(f"eval_feature must be 'bn' or 'pool', got {eval_feature!r}")
+        self.eval_feature = eval_feature
         net = resnet(backbone, weights, last_stride)
         stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
         self.stems = nn.ModuleList([stem, copy.deepcopy(stem)])  # indexed by modality code VIS, IR
@@ -212,10 +214,10 @@ def _choices(hint) -> tuple|None:
     return None
 
 def check_choices(options) -> None:
-    "Raise a `ValueError` naming the option and its valid values when a field's value is not among its `Literal` choices."
+    "Raise a `ValueError` naming the option and its valid values when a field's value is not among its choices."
     hints = get_type_hints(type(options))
     for f in fields(options):
-        choices, value = _choices(hints[f.name]), getattr(options, f.name)
+        choices, value = f.metadata.get('choices') or _choices(hints[f.name]), getattr(options, f.name)
         if choices is not None and value not in choices:
             raise ValueError(f"option {f.name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
 
@@ -228,6 +230,8 @@ class ModelOptions:
         'help': "non-local projection channels: 1 as AGW's code; None: C/2 as Wang et al."})
     gem_p: float = field(default=3.0, metadata={'help': "GeM pooling exponent (1: average, large: max)"})
     pool: Literal['gem', 'avg'] = field(default='gem', metadata={'help': "pooling of the last map"})
+    eval_feature: Literal['bn', 'pool'] = field(default='bn', metadata={
+        'help': "feature the model is evaluated on: BNNeck ('bn', AGW) or pooled ('pool')"})
 
     def __post_init__(self): check_choices(self)
 
