@@ -13,11 +13,13 @@ from .augment import centred_boxes, box_mask, erase
 from .keypoints import PARTS, to_kp13, part_centres, keypoint_heatmaps
 from .losses import ReIDLoss, kegfr_loss, kmlfr_loss
 from .model import AGW, ReIDOutput, ModelOptions
-from .learner import MethodParts, TrainConfig
+import warnings
+from fastai.callback.core import Callback
+from .learner import MethodParts, TrainConfig, LossComponents
 
 # %% auto #0
 __all__ = ['MASK_RENDERINGS', 'KeypointErasing', 'keypoint_masks', 'keypoint_presence', 'masked_local_features', 'KMLFRTerm',
-           'kegfr_term', 'kglfr_loss', 'KGLFROptions', 'kglfr_method']
+           'kegfr_term', 'kglfr_loss', 'ErasingStats', 'KGLFROptions', 'kglfr_method']
 
 # %% ../nbs/10_kglfr.ipynb #7130c288
 class KeypointErasing:
@@ -102,6 +104,36 @@ def kglfr_loss(use_kegfr: bool = True, use_kmlfr: bool = True, lambda_kegfr: flo
     if use_kmlfr: loss.add('kmlfr', KMLFRTerm(sigma, margin_kmlfr, min_conf, rendering), lambda_kmlfr)
     return loss
 
+# %% ../nbs/10_kglfr.ipynb #2e7259f3
+class ErasingStats(Callback):
+    "Per training epoch: fractions of samples KEGFR erased and, of those, fell back to random erasing, in the history."
+    order = LossComponents.order + 1          # after the epoch's loss components are recorded
+    def __init__(self, hook: KeypointErasing, warn_above: float = 0.25):
+        self.hook, self.warn_above, self.records, self.warned = hook, warn_above, [], False
+
+    def before_epoch(self): self.samples = self.erased = self.fallback = 0
+    def after_batch(self):
+        if not self.training or self.hook.last is None: return
+        erased = self.hook.last['erased']
+        self.samples += len(erased)
+        self.erased += int(erased.sum())
+        self.fallback += int((erased & self.hook.last['fallback']).sum())
+
+    def after_epoch(self):
+        if not self.samples: return
+        stats = dict(kegfr_erased=self.erased / self.samples, kegfr_fallback=self.fallback / max(self.erased, 1))
+        self.records.append(dict(epoch=self.epoch, **stats))
+        components = getattr(self.learn, 'loss_components', None)   # merged into the history by kglfr.learner
+        if components is not None:
+            row = next((r for r in components.records if r['epoch'] == self.epoch), None)
+            if row is None: components.records.append(row := {'epoch': self.epoch})
+            row.update(stats)
+        if stats['kegfr_fallback'] > self.warn_above and not self.warned:
+            self.warned = True
+            warnings.warn(f"KEGFR: {stats['kegfr_fallback']:.0%} of the erased samples in epoch {self.epoch} had no "
+                          f"keypoint above min_conf={self.hook.min_conf} for the chosen part and were erased at random "
+                          "positions; check the keypoints (--keypoints) or lower min_conf")
+
 # %% ../nbs/10_kglfr.ipynb #6c1b36fb
 @dataclass
 class KGLFROptions(ModelOptions):
@@ -135,4 +167,4 @@ def kglfr_method(config: TrainConfig, n_classes: int) -> MethodParts:
                       o.triplet_weight, o.label_smoothing, o.min_conf, o.kmlfr_masks)
     hooks = [KeypointErasing(min_conf=o.min_conf, p=o.kegfr_p)] if o.use_kegfr else []
     model = AGW(n_classes, backbone=config.backbone, weights=config.weights, **o.model_kwargs())
-    return MethodParts(model, loss, augment_hooks=hooks)
+    return MethodParts(model, loss, callbacks=[ErasingStats(hook) for hook in hooks], augment_hooks=hooks)
