@@ -4,7 +4,9 @@
 
 # %% ../nbs/15_bench.ipynb #0fe9359c
 from __future__ import annotations
+from .core import VIS, IR, atomic_write
 import copy, cProfile, json, os, platform, pstats, subprocess, sys, tempfile, threading, time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -15,7 +17,6 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision import models as tvm
 from fastai.callback.core import Callback, CancelValidException
-from .core import VIS, IR, atomic_write
 from .metrics import rank_metrics, rank_metrics_reference, METRICS
 from .data import make_dataset
 from .augment import normalize
@@ -283,12 +284,22 @@ def matmul_peak(n: int = 2048, dtype=torch.float32, device='cpu', repeats: int =
     sync = torch.cuda.synchronize if torch.device(device).type == 'cuda' else (lambda: None)
     return 2 * n**3 / timing(measure(lambda: (a @ b, sync()), 2, repeats))['median_s']
 
+@contextmanager
+def _native_stderr_silenced():
+    "Discard what native code writes to file descriptor 2 (the profiler's kineto prints USDT and thread-callback lines)."
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, 'w') as null: os.dup2(null.fileno(), 2)
+        yield
+    finally: os.dup2(saved, 2); os.close(saved)
+
 def training_step_profile(learn, steps: int = 2, n: int = 12) -> pd.DataFrame:
     "The `n` torch operators with the most own CPU time over `steps` full training steps."
     from torch.profiler import profile, ProfilerActivity
     dl = learn.dls.train
     dl.sampler.n_batches, dl.n = steps, steps * dl.bs
-    with profile(activities=[ProfilerActivity.CPU]) as prof, learn.no_bar(), learn.no_logging():
+    with _native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU]) as prof, learn.no_bar(), learn.no_logging():
         learn.fit(1, lr=1e-3, cbs=StepPhases().callbacks())
     events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[:n]
     total = sum(e.self_cpu_time_total for e in prof.key_averages())
@@ -627,7 +638,7 @@ def bench_plan(section: str, quick: bool = False) -> list[tuple[Callable[..., Se
                  else dict(root=tiny((64, 32)), size=(64, 32)))]
     raise ValueError(f"unknown section {section!r}; choose from {', '.join(SECTIONS)}")
 
-def bench_main(out_dir='results/bench', quick: bool = False, sections: Sequence[str] = SECTIONS,
+def bench_main(out_dir='runs/bench', quick: bool = False, sections: Sequence[str] = SECTIONS,
                command: str|None = None) -> dict:
     "Run the benchmark suite (tiny sizes with `quick`) and write its report, CSV files and machine description to `out_dir`."
     unknown = set(sections) - set(SECTIONS)

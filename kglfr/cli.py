@@ -4,20 +4,27 @@
 
 # %% ../nbs/14_cli.ipynb #912fb643
 from __future__ import annotations
-import argparse, json, sys, time
+import argparse, json, os, sys, time
+from functools import partial
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['config_parser', 'train_config', 'parser', 'main']
+__all__ = ['ArgumentParser', 'config_parser', 'train_config', 'metrics_table', 'parser', 'main']
 
 # %% ../nbs/14_cli.ipynb #d6c5f538
+def _markdown(rows: dict|list[dict]) -> str:
+    "A Markdown table of one record (as name | value rows) or of a list of records."
+    import pandas as pd
+    frame = pd.DataFrame(rows) if isinstance(rows, list) else pd.DataFrame({'': list(rows), 'value': list(rows.values())})
+    return frame.to_markdown(index=False)
+
 def _synth(args):
     "Generate a SynthVI tree in the layout of SYSU-MM01, RegDB or LLCM."
     from kglfr.synth import generate
     start = time.time()
     summary = generate(args.layout, args.root, ids=args.ids, seed=args.seed)
-    print(summary)
-    print(f'SynthVI ({args.layout}) written to {args.root} in {time.time()-start:.1f}s')
+    print(summary.to_markdown() if hasattr(summary, 'to_markdown') else summary)
+    print(f'\nSynthVI ({args.layout}) written to {args.root} in {time.time()-start:.1f}s')
 
 def _check_data(args):
     "Validate a dataset root and print the verdict with a summary; exit status 1 when it is not usable."
@@ -28,9 +35,13 @@ def _check_data(args):
 
 def _keypoints(args):
     "Extract (or reuse cached) keypoints for every image of a dataset."
+    from kglfr.core import resolve_device
     from kglfr.keypoints import keypoints_main
-    print(json.dumps(keypoints_main(args.root, args.estimator, layout=args.layout, weights=args.weights,
-                                    batch_size=args.batch_size, device=args.device), indent=1))
+    resolve_device(args.device)
+    summary = keypoints_main(args.root, args.estimator, layout=args.layout, weights=args.weights,
+                             batch_size=args.batch_size, device=args.device)
+    print(_markdown({k: v for k, v in summary.items() if k != 'file'}))
+    print(f"\nkeypoints written to {summary['file']}")
 
 def _ablate(args):
     "Run (or resume) the Table 2 grid through the ablation notebook, then write tables and figures."
@@ -38,88 +49,165 @@ def _ablate(args):
     params = dict((k, _literal(v)) for k, v in (o.split('=', 1) for o in args.param))
     out = ablate_main(dataset=args.dataset, root=args.root, seeds=args.seeds, epochs=args.epochs, out_dir=args.out_dir,
                       results=args.results, configs=args.configs, **params)
-    print(json.dumps({k: v for k, v in out.items() if k != 'runs'}, indent=1, default=str))
+    _print_tables({k: v for k, v in out.items() if k != 'runs'})
 
 def _tables(args):
     "Collect finished runs into Table 2, Table 1 and the figures."
     from kglfr.ablation import tables_main
-    out = tables_main(args.runs, args.out_dir, table1_dirs=args.table1_runs)
-    for name, table in out.items(): print(f'## {name}', table, sep='\n', end='\n\n')
+    _print_tables(tables_main(args.runs, args.out_dir, table1_dirs=args.table1_runs))
+    print(f'\ntables written to {args.out_dir}')
+
+def _print_tables(out: dict):
+    "Each table of `out` as a Markdown section, other values as one name | value table."
+    import pandas as pd
+    others = {}
+    for name, value in out.items():
+        if isinstance(value, pd.DataFrame): print(f'## {name}', value.to_markdown(), sep='\n\n', end='\n\n')
+        else: others[name] = value if isinstance(value, (str, int, float)) else json.dumps(value, default=str)
+    if others: print(_markdown(others))
 
 def _bench(args):
     "Run the benchmark suite and write its report."
     from kglfr.bench import bench_main
     command = 'kglfr ' + ' '.join(sys.argv[1:]) if sys.argv[1:2] == ['bench'] else None
     out = bench_main(args.out_dir, quick=args.quick, **({'sections': args.sections} if args.sections else {}), command=command)
-    print(json.dumps({k: v for k, v in out.items() if isinstance(v, (str, int, float, dict))}, indent=1, default=str))
+    _print_tables({k: v for k, v in out.items() if k in ('targets', 'paths')})
 
 # %% ../nbs/14_cli.ipynb #0b8adcac
+class ArgumentParser(argparse.ArgumentParser):
+    "argparse with kglfr's error convention: one line naming the problem and exit status 1."
+    def error(self, message: str):
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.exit(1)
+
 def _literal(text: str):
     "A Python literal when `text` parses as one (`True`, `0.5`, `None`), else the text itself."
     import ast
     try: return ast.literal_eval(text)
     except (ValueError, SyntaxError): return text
 
-def config_parser() -> argparse.ArgumentParser:
-    "Argument parser of `kglfr train`, generated from the fields of `TrainConfig`."
+def _typed(name: str, hint, choices, text: str):
+    from kglfr.config import parse_value
+    try: return parse_value(name, text, hint, choices)
+    except ValueError as e: raise argparse.ArgumentTypeError(str(e).split(': ', 1)[1]) from None
+
+def _option_pair(text: str) -> tuple[str, str]:
+    if '=' not in text: raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    name, value = text.split('=', 1)
+    return name.strip(), value
+
+def _options_epilog(method: str|None) -> str:
+    from kglfr.config import option_table
+    if method is None: return 'kglfr train --method M --help lists the options of method M.'
+    lines = [f'options of method {method} (--option NAME=VALUE):']
+    for name, kind, default, help in option_table(method):
+        lines.append(f'  {name} ({kind}; default {default}): {help}')
+    return '\n'.join(lines)
+
+def config_parser(method: str|None = None) -> argparse.ArgumentParser:
+    "Argument parser of `kglfr train`, generated from the declared fields of `TrainConfig` (and the options of `method`)."
+    import typing
     from dataclasses import fields, MISSING
-    from kglfr.learner import TrainConfig
-    p = argparse.ArgumentParser(prog='kglfr train', description='Train a method; writes checkpoints, curves and result.json.')
+    from kglfr.config import TrainConfig, field_choices, type_name
+    hints, choices = typing.get_type_hints(TrainConfig), field_choices()
+    p = ArgumentParser(prog='kglfr train', formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description='Train a method; writes run.json, log.csv, curves, model.pth and result.json into the run folder.',
+                       epilog=_options_epilog(method))
+    p.add_argument('--debug', action='store_true', default=argparse.SUPPRESS, help='show the traceback of an error')
     for f in fields(TrainConfig):
-        flag, kind = '--' + f.name.replace('_', '-'), str(f.type)
+        flag, hint, valid = '--' + f.name.replace('_', '-'), hints[f.name], choices.get(f.name)
         default = f.default if f.default is not MISSING else f.default_factory()
+        help = f.metadata['help'] + (f"; one of {', '.join(map(str, valid))}" if valid else '') + f' (default: {default})'
         if f.name == 'options':
-            p.add_argument('--option', dest='options', action='append', default=[], metavar='NAME=VALUE',
-                           help='method option, repeatable (e.g. use_kegfr=False)')
-        elif kind.startswith('bool'): p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default)
-        elif kind.startswith('tuple'): p.add_argument(flag, dest=f.name, type=int, nargs=2, default=default, metavar=('H', 'W'))
-        else: p.add_argument(flag, dest=f.name, type=_literal, default=default, help=f'default: {default}')
+            p.add_argument('--option', dest='options', action='append', type=_option_pair, metavar='NAME=VALUE',
+                           default=argparse.SUPPRESS, help='method option, repeatable (e.g. use_kegfr=false)')
+        elif hint is bool:
+            p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help)
+        elif typing.get_origin(hint) is tuple:
+            p.add_argument(flag, dest=f.name, type=partial(_typed, f.name, int, None), nargs=2, metavar=('H', 'W'),
+                           default=argparse.SUPPRESS, help=help)
+        else:
+            metavar = '{' + ','.join(map(str, valid)) + '}' if valid else type_name(hint).split('|')[0].upper()
+            p.add_argument(flag, dest=f.name, type=partial(_typed, f.name, hint, valid), metavar=metavar,
+                           default=argparse.SUPPRESS, help=help)
     return p
 
+def _method_of(argv: list[str]) -> str|None:
+    "The value of `--method` in `argv`, if any (read before the full parser is built)."
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument('--method', default=None)
+    return pre.parse_known_args(argv)[0].method
+
 def train_config(argv: list[str]):
-    "A `TrainConfig` from `kglfr train` arguments."
-    from kglfr.learner import TrainConfig
-    args = vars(config_parser().parse_args(argv))
-    args['options'] = dict((k, _literal(v)) for k, v in (o.split('=', 1) for o in args['options']))
+    "A `TrainConfig` from `kglfr train` arguments (only the fields given are passed, so a preset fills the rest)."
+    from kglfr.config import TrainConfig, METHODS
+    method = _method_of(argv)
+    args = vars(config_parser(method if method in METHODS else None).parse_args(argv))
+    args.pop('debug', None)
+    if 'options' in args: args['options'] = dict(args['options'])
     return TrainConfig(**args)
 
 # %% ../nbs/14_cli.ipynb #817a6451
+def metrics_table(result: dict) -> str:
+    "Markdown table of a result's final metrics (Rank-1, mAP, mINP in percent, mean ± std over the gallery trials)."
+    import pandas as pd
+    metrics = pd.DataFrame(result['metrics'])
+    metrics = metrics[metrics.variant.eq('plain') & metrics.metric.isin(['r1', 'mAP', 'mINP'])]
+    cell = lambda row: f"{100 * row['mean']:.2f} ± {100 * row['std']:.2f}" if pd.notna(row['std']) else f"{100 * row['mean']:.2f}"
+    table = (metrics.assign(value=metrics.apply(cell, axis=1))
+             .pivot(index='setting', columns='metric', values='value')[['r1', 'mAP', 'mINP']])
+    return table.rename(columns={'r1': 'Rank-1 (%)', 'mAP': 'mAP (%)', 'mINP': 'mINP (%)'}).to_markdown()
+
 def _train(args):
-    "Train with the options of `TrainConfig` and print the final metrics."
-    from kglfr.learner import train
-    result = train(train_config(args.rest))
-    print(json.dumps(result.get('metrics', result), indent=1, default=str))
+    "Train with the options of `TrainConfig`: print the run folder first, then the final metrics as a Markdown table."
+    from dataclasses import replace
+    config = train_config(args.rest)
+    from kglfr.core import resolve_device
+    resolve_device(config.device)
+    from kglfr.learner import train, output_dir
+    out = output_dir(config)
+    print(f'run folder: {out}', flush=True)
+    result = train(replace(config, out_dir=str(out)))
+    print(metrics_table(result))
+    print(f"\nresult written to {out/'result.json'}")
 
 # %% ../nbs/14_cli.ipynb #b2b81cef
+def _positive(text: str) -> int:
+    value = _typed('value', int, None, text)
+    if value < 1: raise argparse.ArgumentTypeError(f'{value} is not a positive number')
+    return value
+
 def parser() -> argparse.ArgumentParser:
     "The argument parser of the `kglfr` command."
-    p = argparse.ArgumentParser(prog='kglfr', description='Visible-infrared person re-identification: KGLFR-Net and friends.')
+    layouts = ['sysu', 'regdb', 'llcm']
+    p = ArgumentParser(prog='kglfr', description='Visible-infrared person re-identification: KGLFR-Net and friends.')
+    p.add_argument('--debug', action='store_true', help='show the full traceback of an error (also KGLFR_DEBUG=1)')
     sub = p.add_subparsers(dest='command', required=True)
     s = sub.add_parser('synth', help='generate a SynthVI dataset')
-    s.add_argument('--layout', choices=['sysu', 'regdb', 'llcm'], default='sysu')
+    s.add_argument('--layout', choices=layouts, default='sysu')
     s.add_argument('--root', type=Path, required=True)
-    s.add_argument('--ids', type=int, default=None, help='number of identities (default: the standard SynthVI size)')
+    s.add_argument('--ids', type=_positive, default=None, help='number of identities (default: the standard SynthVI size)')
     s.add_argument('--seed', type=int, default=0)
     s.set_defaults(func=_synth)
     s = sub.add_parser('check-data', help='validate a dataset root and summarise it')
     s.add_argument('root', type=Path)
-    s.add_argument('--layout', choices=['sysu', 'regdb', 'llcm'], default=None, help='default: detected from the tree')
+    s.add_argument('--layout', choices=layouts, default=None, help='default: detected from the tree')
     s.set_defaults(func=_check_data)
     s = sub.add_parser('keypoints', help='extract and cache keypoints for a dataset')
     s.add_argument('--root', type=Path, required=True)
     s.add_argument('--estimator', choices=['yolo', 'hrnet', 'gt'], default='yolo')
-    s.add_argument('--layout', choices=['sysu', 'regdb', 'llcm'], default=None)
+    s.add_argument('--layout', choices=layouts, default=None)
     s.add_argument('--weights', default=None, help='pose weights file (default: $KGLFR_POSE_WEIGHTS, then the user cache)')
-    s.add_argument('--batch-size', type=int, default=64)
-    s.add_argument('--device', default=None)
+    s.add_argument('--batch-size', type=_positive, default=64)
+    s.add_argument('--device', default=None, help='cpu, cuda or cuda:N (default: the first GPU, else the CPU)')
     s.set_defaults(func=_keypoints)
     s = sub.add_parser('train', help='train a method (see `kglfr train --help`)', add_help=False)
     s.set_defaults(func=_train, passthrough=True)
     s = sub.add_parser('ablate', help='run the Table 2 ablation grid (papermill) and write tables and figures')
-    s.add_argument('--dataset', choices=['synth', 'sysu', 'regdb', 'llcm'], default='synth')
+    s.add_argument('--dataset', choices=['synth', *layouts], default='synth')
     s.add_argument('--root', default=None, help='dataset folder (default: SynthVI, generated on first use)')
     s.add_argument('--seeds', type=int, nargs='+', default=[0])
-    s.add_argument('--epochs', type=int, default=None)
+    s.add_argument('--epochs', type=_positive, default=None)
     s.add_argument('--configs', nargs='+', default=None, help='a subset of the Table 2 rows')
     s.add_argument('--out-dir', default='runs/table2', help='executed notebooks and per-run results')
     s.add_argument('--results', default='results/table2', help='tables and figures')
@@ -130,21 +218,39 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--table1-runs', nargs='*', default=['runs/table1'])
     s.add_argument('--out-dir', default='results/table2')
     s.set_defaults(func=_tables)
-    s = sub.add_parser('bench', help='measure speed, memory and scaling; writes results/bench')
-    s.add_argument('--out-dir', default='results/bench')
-    s.add_argument('--quick', action='store_true', help='tiny sizes (seconds), for a smoke test')
+    s = sub.add_parser('bench', help='measure speed, memory and scaling; writes its report under --out-dir')
+    s.add_argument('--out-dir', default='runs/bench',
+                   help='report folder (default: runs/bench, ignored by git; the recorded report is results/bench)')
+    s.add_argument('--quick', action='store_true',
+                   help='smaller sizes and fewer repetitions, a smoke test of every section (still minutes on a CPU)')
     s.add_argument('--sections', nargs='+', default=None)
     s.set_defaults(func=_bench)
     return p
 
 # %% ../nbs/14_cli.ipynb #32dba718
+def _expected(error: BaseException) -> bool:
+    "Whether `error` is a user-facing failure (bad input or settings), shown as one line rather than a traceback."
+    learner = sys.modules.get('kglfr.learner')
+    return isinstance(error, (ValueError, FileNotFoundError)) or bool(learner and isinstance(error, learner.NonFiniteLossError))
+
 def main(argv: list[str]|None = None):
-    "Entry point of the `kglfr` console command."
+    "Entry point of the `kglfr` console command: errors are one line and exit status 1 (`--debug` shows the traceback)."
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = '--debug' in argv or os.environ.get('KGLFR_DEBUG', '') not in ('', '0')
+    argv = [a for a in argv if a != '--debug']
     p = parser()
     args, rest = p.parse_known_args(argv)
     if rest and not getattr(args, 'passthrough', False): p.error(f"unrecognized arguments: {' '.join(rest)}")
     args.rest = rest
-    args.func(args)
+    try: args.func(args)
+    except KeyboardInterrupt:
+        if debug: raise
+        print('\ninterrupted; resume with --resume' if args.command == 'train' else '\ninterrupted', file=sys.stderr)
+        sys.exit(130)
+    except Exception as e:
+        if debug or not _expected(e): raise
+        print(f'kglfr {args.command}: error: {e}', file=sys.stderr)
+        sys.exit(1)
 
 # %% ../nbs/14_cli.ipynb #7a832d81
 if __name__ == '__main__': main()

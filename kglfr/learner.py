@@ -6,6 +6,7 @@ kglfr method shares."""
 
 # %% ../nbs/09_learner.ipynb #70e8af33
 from __future__ import annotations
+from .core import VIS, IR, DataError, atomic_path, atomic_write, json_text, set_seed, resolve_device, quiet
 import json, math, os, random, time
 from contextlib import ExitStack
 from dataclasses import dataclass, field, asdict
@@ -30,7 +31,6 @@ from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
 from fastai.torch_core import num_distrib, rank_distrib, trainable_params
 from fastai.distributed import DistributedDL
-from .core import VIS, IR, DataError, atomic_path, atomic_write, json_text, set_seed, resolve_device, quiet
 from .config import (Recipe, RECIPES, TrainConfig, PRESETS, METHODS, OPTIONS, DEFAULT_RECIPES, get_method,
                      method_options, parse_options, option_table, run_identity, run_key, output_dir, default_root,
                      data_root, recipe_of)

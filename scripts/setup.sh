@@ -10,5 +10,5 @@ fi
 # shellcheck disable=SC1091
 . .venv/bin/activate
 python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-python -m pip install -q -e ".[dev]" 2>&1 | grep -v '^WARNING: Location' || true
+PYTHONWARNINGS="ignore:Editable installation" python -m pip install -q -e ".[dev]" 2>&1 | grep -v '^WARNING: Location' || true
 python -c "import kglfr, torch, torchvision, fastai, nbdev" || { echo "installation failed: see pip output above"; exit 1; }

