@@ -9,27 +9,12 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+from .data import normalize, denormalize
 from .keypoints import flip_keypoints
 
 # %% auto #0
-__all__ = ['normalize', 'denormalize', 'sample_crop_flip', 'crop_flip', 'move_keypoints', 'sample_box_sizes', 'box_mask',
-           'clipped_area', 'centred_boxes', 'erase', 'random_erasing_boxes', 'BatchAugment']
-
-# %% ../nbs/05_augment.ipynb #fcede8e1
-def _mean_std(images: Tensor) -> tuple[Tensor, Tensor]:
-    "ImageNet mean and std as (1,3,1,1) tensors on the device of `images`."
-    return tuple(torch.tensor(v, device=images.device).view(1, 3, 1, 1) for v in (IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD))
-
-def normalize(images: Tensor) -> Tensor:
-    "uint8 `(B,3,H,W)` images (or floats in 0–1) → float32 normalised with the ImageNet mean/std."
-    mean, std = _mean_std(images)
-    return ((images.float() / 255 if images.dtype == torch.uint8 else images.float()) - mean) / std
-
-def denormalize(images: Tensor) -> Tensor:
-    "Inverse of `normalize`: float images back to the 0–1 range (for augmentations defined on pixel values)."
-    mean, std = _mean_std(images)
-    return images * std + mean
+__all__ = ['sample_crop_flip', 'crop_flip', 'move_keypoints', 'sample_box_sizes', 'box_mask', 'clipped_area', 'centred_boxes',
+           'erase', 'random_erasing_boxes', 'BatchAugment']
 
 # %% ../nbs/05_augment.ipynb #0c29826e
 def sample_crop_flip(n: int, pad: int = 10, flip: bool = True, generator: torch.Generator|None = None,

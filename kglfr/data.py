@@ -18,7 +18,7 @@ from .core import VIS, IR, MODALITY_NAMES, DataError, atomic_path, atomic_write,
 __all__ = ['IMAGE_SUFFIXES', 'COLUMNS', 'IMAGE_MODES', 'LLCM_TEST_CAMERAS', 'DATASETS', 'is_image_name', 'list_images',
            'read_ids', 'read_index', 'image_problem', 'check_images', 'VIReIDDataset', 'seeded_draw', 'load_rand_perm',
            'SYSUMM01', 'RegDB', 'LLCM', 'make_dataset', 'detect_layout', 'check_data', 'load_image', 'cache_lock',
-           'image_cache']
+           'image_cache', 'normalize', 'denormalize']
 
 # %% ../nbs/02_data.ipynb #f96d7029
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
@@ -420,3 +420,21 @@ def image_cache(ds_or_root, table: pd.DataFrame, size: tuple[int, int] = (288, 1
                 atomic_write(meta, json.dumps(dict(key=key, root=str(root), images=len(paths), height=size[0],
                                                    width=size[1])))
     return np.memmap(data, dtype=np.uint8, mode='r', shape=shape)
+
+# %% ../nbs/02_data.ipynb #52f76550
+def _mean_std(images: Tensor) -> tuple[Tensor, Tensor]:
+    "ImageNet mean and std (timm's constants) as (1,3,1,1) float32 tensors on the device of `images`."
+    import torch
+    from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+    return tuple(torch.tensor(v, device=images.device).view(1, 3, 1, 1) for v in (IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD))
+
+def normalize(images: Tensor) -> Tensor:
+    "uint8 `(B,3,H,W)` images (or floats in 0–1) → float32 normalised with the ImageNet mean/std."
+    mean, std = _mean_std(images)
+    scaled = images.float() / 255 if not images.is_floating_point() else images.float()
+    return (scaled - mean) / std
+
+def denormalize(images: Tensor) -> Tensor:
+    "Inverse of `normalize`: float images back to the 0–1 range (for augmentations defined on pixel values)."
+    mean, std = _mean_std(images)
+    return images * std + mean

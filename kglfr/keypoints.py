@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 from .core import cache_dir, atomic_path, hash_key, file_sha256, default_device, progress, DataError
-from .data import cache_lock, load_image, make_dataset, detect_layout
+from .data import cache_lock, load_image, make_dataset, detect_layout, normalize
 
 # %% auto #0
 __all__ = ['COCO17_NAMES', 'KP13_NAMES', 'FACE', 'COCO17_FLIP', 'KP13_FLIP', 'PARTS', 'PARTS_FLIP', 'YOLO_WHEEL', 'YOLO_MEMBER',
@@ -287,7 +287,6 @@ class HRNetPose(PoseEstimator):
 
     @torch.no_grad()
     def __call__(self, crops, paths=None) -> tuple[np.ndarray, np.ndarray]:
-        from kglfr.augment import normalize
         images = torch.as_tensor(np.stack([np.asarray(c) for c in crops])).permute(0, 3, 1, 2).to(self.device)
         images = normalize(images)
         if images.shape[-2:] != self.input_size:

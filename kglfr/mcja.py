@@ -19,7 +19,8 @@ from fastai.callback.core import Callback
 from fastai.optimizer import OptimWrapper
 from fastai.torch_core import rank_distrib
 from .core import VIS, IR, atomic_write
-from .augment import denormalize, normalize, random_erasing_boxes
+from .data import denormalize, normalize
+from .augment import random_erasing_boxes
 from .metrics import rank_metrics, re_ranking, METRICS
 from .evaluate import extract_features, evaluation_lists
 from .model import AGW, ReIDOutput, ModelOptions
