@@ -151,7 +151,9 @@ class KGLFROptions(ModelOptions):
     sigma: float = field(default=1.0, metadata={'help': "sigma of the 'grid' rendering, in feature-grid cells"})
     triplet_weight: float = field(default=1.0, metadata={'help': "weight of the hardest triplet when use_kegfr=False"})
     label_smoothing: float = field(default=0., metadata={'help': "cross-entropy label smoothing"})
-    min_conf: float = field(default=0.3, metadata={'help': "keypoint confidence below which a joint is absent"})
+    min_conf: float = field(default=0.3, metadata={'help': "KEGFR: confidence a keypoint needs to locate a body part"})
+    kmlfr_min_conf: float = field(default=0.3, metadata={
+        'help': "KMLFR: confidence at or below which a joint is absent (0: only unknown or cropped-out joints)"})
 
     def __post_init__(self):
         super().__post_init__()
@@ -164,7 +166,7 @@ def kglfr_method(config: TrainConfig, n_classes: int) -> MethodParts:
         raise ValueError("KEGFR/KMLFR need keypoints: set keypoints='gt' (SynthVI), 'yolo' or 'hrnet' "
                          "(CLI --keypoints), or turn both off with options use_kegfr=False, use_kmlfr=False")
     loss = kglfr_loss(o.use_kegfr, o.use_kmlfr, o.lambda_kegfr, o.lambda_kmlfr, o.margin_kegfr, o.margin_kmlfr, o.sigma,
-                      o.triplet_weight, o.label_smoothing, o.min_conf, o.kmlfr_masks)
+                      o.triplet_weight, o.label_smoothing, o.kmlfr_min_conf, o.kmlfr_masks)
     hooks = [KeypointErasing(min_conf=o.min_conf, p=o.kegfr_p)] if o.use_kegfr else []
     model = AGW(n_classes, backbone=config.backbone, weights=config.weights, **o.model_kwargs())
     return MethodParts(model, loss, callbacks=[ErasingStats(hook) for hook in hooks], augment_hooks=hooks)

@@ -15,10 +15,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+from .core import VIS, IR, atomic_write
 from fastai.callback.core import Callback
 from fastai.optimizer import OptimWrapper
 from fastai.torch_core import rank_distrib
-from .core import VIS, IR, atomic_write
 from .data import denormalize, normalize
 from .augment import random_erasing_boxes
 from .metrics import rank_metrics, re_ranking, METRICS
