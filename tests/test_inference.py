@@ -165,3 +165,9 @@ def test_commands_through_kglfr_cli(run, tmp_path):
                          capture_output=True, text=True, env=ENV, timeout=600)
     assert out.returncode == 0, out.stderr
     assert (tmp_path/'m.onnx').is_file() and 'max abs diff, infrared' in out.stdout
+
+
+def test_evaluate_writes_the_ranking_page(run, tmp_path):
+    out = command('evaluate', '--run', run, '--out', tmp_path/'e', '--report', '--device', 'cpu')
+    assert out.returncode == 0, out.stderr
+    assert {'evaluation.csv', 'ranking.csv', 'report.html'} <= {p.name for p in (tmp_path/'e').iterdir()}
