@@ -43,9 +43,10 @@ class SynthOptions:
     occlusion: float = field(default=0.15, metadata={'help': 'chance of an occluding object in front of the person'})
     ir_noise: float = field(default=1.0, metadata={'help': 'multiplier of the infrared sensor noise'})
     ir_pattern: float = field(default=0.045, metadata={'help': 'infrared contrast of woven patterns (printed logos never show)'})
+    ir_luminance: float = field(default=0.0, metadata={'help': "share of a garment's visible lightness in its infrared brightness (0: material only)"})
 
     def __post_init__(self):
-        for name in ('bag_owners', 'bag_carried', 'hard_negatives', 'similar', 'truncation', 'occlusion'): _share(getattr(self, name), name)
+        for name in ('bag_owners', 'bag_carried', 'hard_negatives', 'similar', 'truncation', 'occlusion', 'ir_luminance'): _share(getattr(self, name), name)
         if self.bag_styles < 1: raise ValueError(f'SynthOptions.bag_styles must be at least 1, got {self.bag_styles}')
         if self.group_size < 2: raise ValueError(f'SynthOptions.group_size must be at least 2, got {self.group_size}')
         if not 0 <= self.crop_scale < 0.3: raise ValueError(f'SynthOptions.crop_scale must be in [0, 0.3), got {self.crop_scale}')
@@ -198,21 +199,26 @@ def skeleton(person: dict, view: str, phase: float, stride: float = 0.35, swing:
 # %% ../nbs/01_synth.ipynb #3dde9f30
 WOVEN = ('hstripes', 'vstripes', 'checks')
 
-def palette(person: dict, modality: int, ir_pattern: float = 0.045) -> dict:
+def _lightness(rgb) -> float: return (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) / 255
+
+def palette(person: dict, modality: int, ir_pattern: float = 0.045, ir_luminance: float = 0.0) -> dict:
     "RGB colour of every body part (the pattern, hat and bag colours may be None) for `modality`."
-    if modality == VIS:
-        second = UPPER_COLOURS[person['upper_second']][0]
-        if person['upper_second'] == person['upper']: second = (240, 240, 240) if sum(second) < 300 else (20, 20, 20)
-        return dict(skin=SKIN_TONES[person['skin']][0], hair=HAIR_COLOURS[person['hair']][0],
-                    hat=BAG_COLOURS[person['hat']][0] if person['hat'] else None, upper=UPPER_COLOURS[person['upper']][0],
-                    pattern=None if person['upper_pattern'] == 'solid' else second, lower=LOWER_COLOURS[person['lower']][0],
-                    shoes=SHOE_COLOURS[person['shoes']][0], bag=BAG_COLOURS[person['bag_colour']][0] if person['bag_colour'] else None)
-    upper = UPPER_MATERIALS[person['upper_material']][0] + person['cloth_temp']
+    second = UPPER_COLOURS[person['upper_second']][0]
+    if person['upper_second'] == person['upper']: second = (240, 240, 240) if sum(second) < 300 else (20, 20, 20)
+    vis = dict(skin=SKIN_TONES[person['skin']][0], hair=HAIR_COLOURS[person['hair']][0],
+               hat=BAG_COLOURS[person['hat']][0] if person['hat'] else None, upper=UPPER_COLOURS[person['upper']][0],
+               pattern=None if person['upper_pattern'] == 'solid' else second, lower=LOWER_COLOURS[person['lower']][0],
+               shoes=SHOE_COLOURS[person['shoes']][0], bag=BAG_COLOURS[person['bag_colour']][0] if person['bag_colour'] else None)
+    if modality == VIS: return vis
+    def infrared(material: float, part: str) -> float:   # material brightness, optionally mixed with the visible lightness
+        return material if not ir_luminance else (1 - ir_luminance) * material + ir_luminance * (0.25 + 0.45 * _lightness(vis[part]))
+    upper = infrared(UPPER_MATERIALS[person['upper_material']][0] + person['cloth_temp'], 'upper')
     grey = lambda v: (int(np.clip(v, 0, 1) * 255),) * 3
-    return dict(skin=grey(person['skin_temp']), hair=grey(0.42 + 0.1 * person['hair_long']), hat=grey(0.36) if person['hat'] else None,
+    return dict(skin=grey(person['skin_temp']), hair=grey(0.42 + 0.1 * person['hair_long']),
+                hat=grey(infrared(0.36, 'hat')) if person['hat'] else None,
                 upper=grey(upper), pattern=grey(upper + ir_pattern) if person['upper_pattern'] in WOVEN else None,
-                lower=grey(LOWER_MATERIALS[person['lower_material']][0] + 0.5 * person['cloth_temp']),
-                shoes=grey(0.27), bag=grey(person['bag_ir']) if person['bag_colour'] else None)
+                lower=grey(infrared(LOWER_MATERIALS[person['lower_material']][0] + 0.5 * person['cloth_temp'], 'lower')),
+                shoes=grey(infrared(0.27, 'shoes')), bag=grey(infrared(person['bag_ir'], 'bag')) if person['bag_colour'] else None)
 
 # %% ../nbs/01_synth.ipynb #38e221c3
 def _limb(draw: ImageDraw.ImageDraw, points, width: float, fill):
@@ -435,7 +441,7 @@ def render(person: dict, cam: dict, view: str, rng: np.random.Generator, size: t
     body, top, centre, cut = _placement(rng, height, width, o)
     px = np.c_[centre + kp[:, 0] * body, top + kp[:, 1] * body]
     canvas = Image.new('RGBA', (width * SUPERSAMPLE, height * SUPERSAMPLE), (0, 0, 0, 0))
-    colours = {k: v if v is None else (*v, 255) for k, v in palette(person, cam['modality'], o.ir_pattern).items()}
+    colours = {k: v if v is None else (*v, 255) for k, v in palette(person, cam['modality'], o.ir_pattern, o.ir_luminance).items()}
     draw_person(canvas, person, px * SUPERSAMPLE, view, body * SUPERSAMPLE, colours, o.bag_size)
     rgba = np.asarray(canvas, np.float32).reshape(height, SUPERSAMPLE, width, SUPERSAMPLE, 4) / 255
     alpha = rgba[..., 3:].mean((1, 3))
@@ -631,7 +637,10 @@ def generate(layout: str, root, ids: int|None = None, seed: int = 0, workers: in
     params = dict(layout=layout, ids=ids, seed=seed, version=GENERATOR_VERSION, options=asdict(o))
     plan, files, cams = PLANS[layout](ids, seed)
     if (root/MARKER).is_file():
-        if json.loads((root/MARKER).read_text()) == params: return summary(plan)
+        stored = json.loads((root/MARKER).read_text())
+        if stored.get('version') == GENERATOR_VERSION:    # knobs added later within a version default to the old behaviour
+            stored['options'] = asdict(SynthOptions(**stored['options']))
+        if stored == params: return summary(plan)
         raise DataError(f'{root} already holds another SynthVI set ({(root/MARKER).read_text().strip()}). Fix: choose another --root or delete it.')
     if root.exists() and any(root.iterdir()): raise DataError(f'{root} exists and is not empty. Fix: choose another --root or delete it.')
     people = identities(plan.pid.unique(), seed, o)
