@@ -59,7 +59,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 def machine() -> dict:
-    "CPU model and cores, torch threads, memory, GPU, load average, library versions and git commit of this process."
+    "CPU model and cores, torch threads, memory, GPU, load average, library versions and code version (git commit) of this process."
     import scipy, timm, accelerate, ultralytics
     env = environment()
     cuda = torch.cuda.is_available()
@@ -70,7 +70,7 @@ def machine() -> dict:
                 load_average=[round(x, 2) for x in os.getloadavg()],
                 versions=env['versions'] | dict(scipy=scipy.__version__, timm=timm.__version__,
                                                 accelerate=accelerate.__version__, ultralytics=ultralytics.__version__),
-                git=env['git'])
+                code=env['code'])
 
 # %% ../nbs/15_bench.ipynb #96c47ef7
 @dataclass
@@ -578,7 +578,7 @@ def report_markdown(sections: Sequence[Section], info: dict, command: str) -> st
              f'torch threads: {info["torch_threads"]}; GPU: {info["gpu"] or "none"}',
              f'- load average (1, 5, 15 min) at the start: {", ".join(map(str, info["load_average"]))} '
              '(the machine is shared: other processes compete for the cores)',
-             f'- {info["platform"]}; {versions}; git {info["git"].get("commit") or "?"}{" (uncommitted changes)" if info["git"].get("dirty") else ""}',
+             f'- {info["platform"]}; {versions}; git {info["code"].get("commit") or "?"}{" (uncommitted changes)" if info["code"].get("dirty") else ""}',
              '', '## Targets', '', targets_table(sections).to_markdown(index=False), '']
     for s in sections:
         lines += [f'## {s.name[0].upper()}{s.name[1:]}', '',

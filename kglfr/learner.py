@@ -143,10 +143,11 @@ class FrozenNormValidation(Callback):
         self.saved = [(m, m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None)
                       for m in self.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         for module, *_ in self.saved: module.momentum = 0.
-    def after_validate(self):
-        for module, momentum, tracked in self.saved:
+    def after_validate(self):                   # also runs when another callback cancelled the validation
+        for module, momentum, tracked in getattr(self, 'saved', ()):
             module.momentum = momentum
             if tracked is not None: module.num_batches_tracked.copy_(tracked)
+        self.saved = []
         self.model.eval()
 
 # %% ../nbs/09_learner.ipynb #de226422
@@ -403,13 +404,13 @@ def save_curves(history: pd.DataFrame, out_dir: str|Path, title: str = '') -> tu
     from matplotlib.ticker import MaxNLocator
     out_dir = Path(out_dir)
     atomic_write(out_dir/'curves.csv', history.to_csv(index=False))
-    fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(9, 3.2), sharex=True)
     for name in ('train_loss', 'valid_loss'): loss_ax.plot(history.epoch, history[name], marker='.', label=name)
     for name, label in (('rank1', 'Rank-1'), ('mAP', 'mAP')):
         shown = history[history[name].notna()]
         metric_ax.plot(shown.epoch, 100 * shown[name], marker='o', label=label)
     loss_ax.set(xlabel='epoch', ylabel='loss', title='training and validation loss')
-    metric_ax.set(xlabel='epoch', ylabel='%', title='retrieval (training-time protocol)')
+    metric_ax.set(xlabel='epoch', ylabel='percent', title='retrieval (training-time protocol)')
     for ax in (loss_ax, metric_ax): ax.xaxis.set_major_locator(MaxNLocator(integer=True)); ax.legend()
     if title: fig.suptitle(title)
     fig.tight_layout()

@@ -173,28 +173,32 @@ def test_corrupt_checkpoint_is_named(sysu, workdir):
     (out/'checkpoint.pth').write_bytes(os.urandom(4096))
     proc = run(*tiny(sysu, '--out-dir', out, '--resume'), check=False)
     one_line_error(proc, f"{out/'checkpoint.pth'}: not a readable checkpoint", 'Fix: delete it')
-    debug = run(*tiny(sysu, '--out-dir', out, '--resume', '--debug'), check=False)
-    assert debug.returncode != 0 and 'Traceback' in debug.stderr
-    assert 'Traceback' in run(*tiny(sysu, '--out-dir', out, '--resume'), check=False, env={'KGLFR_DEBUG': '1'}).stderr
+
+
+def test_debug_shows_the_traceback(sysu):
+    debug = run(*tiny(sysu, '--valid-batches', 0, '--debug'), check=False)
+    assert debug.returncode != 0 and 'Traceback' in debug.stderr and 'valid_batches must be at least 1' in debug.stderr
+    assert 'Traceback' in run(*tiny(sysu, '--valid-batches', 0), check=False, env={'KGLFR_DEBUG': '1'}).stderr
 
 
 def test_ctrl_c_says_how_to_resume_and_keeps_one_header(sysu, workdir):
     out = workdir/'interrupted'
     args = tiny(sysu, '--out-dir', out)
-    args[args.index('--epochs') + 1] = 40
+    for flag, value in (('--epochs', 20), ('--batches-per-epoch', 1), ('--eval-every', 1000)): args[args.index(flag) + 1] = value
     env = dict(os.environ, KGLFR_QUIET='1', OMP_NUM_THREADS='1')
     proc = subprocess.Popen([*KGLFR, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     log = out/'log.csv'
     for _ in range(1200):                                   # wait (up to 10 min) until two epochs are logged
         if log.exists() and len(log.read_text().splitlines()) >= 3 or proc.poll() is not None: break
         time.sleep(0.5)
+    assert proc.poll() is None, 'the run ended before it could be interrupted'
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == 'interrupted; resume with --resume'
     run(*args, '--resume')
     lines = log.read_text().splitlines()
-    assert sum(line.startswith('epoch') for line in lines) == 1 and len(lines) == 1 + 40
+    assert sum(line.startswith('epoch') for line in lines) == 1 and len(lines) == 1 + 20
 
 
 def test_keypoints_device_cuda_without_gpu(sysu):
@@ -213,3 +217,11 @@ def test_nbdev_test_alias_is_installed():
     assert alias.exists(), 'reinstall the package: pip install -e .'
     proc = subprocess.run([str(alias), '--help'], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and 'usage: nbdev_test' in proc.stdout
+
+
+def test_missing_weights_are_reported_before_the_image_cache(sysu, workdir):
+    cache = workdir/'fresh-cache'
+    proc = run(*tiny(sysu, '--weights', workdir/'missing.pth', '--out-dir', workdir/'noweights'), check=False,
+               env={'KGLFR_CACHE': str(cache)})
+    one_line_error(proc, 'missing.pth does not exist')
+    assert not list(cache.rglob('images_*')), 'the image cache was built before the weights were checked'
