@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['ArgumentParser', 'config_parser', 'train_config', 'metrics_table', 'parser', 'main']
+__all__ = ['ABLATION_COMMANDS', 'ArgumentParser', 'config_parser', 'train_config', 'metrics_table', 'parser', 'main']
 
 # %% ../nbs/14_cli.ipynb #d6c5f538
 def _markdown(rows: dict|list[dict]) -> str:
@@ -43,35 +43,13 @@ def _keypoints(args):
     print(_markdown({k: v for k, v in summary.items() if k != 'file'}))
     print(f"\nkeypoints written to {summary['file']}")
 
-def _ablate(args):
-    "Run (or resume) the Table 2 grid through the ablation notebook, then write tables and figures."
-    from kglfr.ablation import ablate_main
-    params = dict((k, _literal(v)) for k, v in (o.split('=', 1) for o in args.param))
-    out = ablate_main(dataset=args.dataset, root=args.root, seeds=args.seeds, epochs=args.epochs, out_dir=args.out_dir,
-                      results=args.results, configs=args.configs, **params)
-    _print_tables({k: v for k, v in out.items() if k != 'runs'})
-
-def _tables(args):
-    "Collect finished runs into Table 2, Table 1 and the figures."
-    from kglfr.ablation import tables_main
-    _print_tables(tables_main(args.runs, args.out_dir, table1_dirs=args.table1_runs))
-    print(f'\ntables written to {args.out_dir}')
-
-def _print_tables(out: dict):
-    "Each table of `out` as a Markdown section, other values as one name | value table."
-    import pandas as pd
-    others = {}
-    for name, value in out.items():
-        if isinstance(value, pd.DataFrame): print(f'## {name}', value.to_markdown(), sep='\n\n', end='\n\n')
-        else: others[name] = value if isinstance(value, (str, int, float)) else json.dumps(value, default=str)
-    if others: print(_markdown(others))
-
 def _bench(args):
     "Run the benchmark suite and write its report."
     from kglfr.bench import bench_main
     command = 'kglfr ' + ' '.join(sys.argv[1:]) if sys.argv[1:2] == ['bench'] else None
     out = bench_main(args.out_dir, quick=args.quick, **({'sections': args.sections} if args.sections else {}), command=command)
-    _print_tables({k: v for k, v in out.items() if k in ('targets', 'paths')})
+    print(out['targets'].to_markdown(index=False))
+    print(f"\nreport written to {out['paths']['report']}")
 
 # %% ../nbs/14_cli.ipynb #0b8adcac
 class ArgumentParser(argparse.ArgumentParser):
@@ -79,12 +57,6 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
         sys.exit(1)
-
-def _literal(text: str):
-    "A Python literal when `text` parses as one (`True`, `0.5`, `None`), else the text itself."
-    import ast
-    try: return ast.literal_eval(text)
-    except (ValueError, SyntaxError): return text
 
 def _typed(name: str, hint, choices, text: str):
     from kglfr.config import parse_value
@@ -177,8 +149,11 @@ def _positive(text: str) -> int:
     if value < 1: raise argparse.ArgumentTypeError(f'{value} is not a positive number')
     return value
 
-def parser() -> argparse.ArgumentParser:
-    "The argument parser of the `kglfr` command."
+ABLATION_COMMANDS = {'ablate': 'run the Table 2 grid (and Table 1 methods) via papermill; write tables and figures',
+                     'tables': 'collect finished runs into Table 2, Table 1 and figures'}
+
+def parser(command: str|None = None) -> argparse.ArgumentParser:
+    "The argument parser of the `kglfr` command (the full parser of `command` when it is one of `ABLATION_COMMANDS`)."
     layouts = ['sysu', 'regdb', 'llcm']
     p = ArgumentParser(prog='kglfr', description='Visible-infrared person re-identification: KGLFR-Net and friends.')
     p.add_argument('--debug', action='store_true', help='show the full traceback of an error (also KGLFR_DEBUG=1)')
@@ -203,21 +178,6 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_keypoints)
     s = sub.add_parser('train', help='train a method (see `kglfr train --help`)', add_help=False)
     s.set_defaults(func=_train, passthrough=True)
-    s = sub.add_parser('ablate', help='run the Table 2 ablation grid (papermill) and write tables and figures')
-    s.add_argument('--dataset', choices=['synth', *layouts], default='synth')
-    s.add_argument('--root', default=None, help='dataset folder (default: SynthVI, generated on first use)')
-    s.add_argument('--seeds', type=int, nargs='+', default=[0])
-    s.add_argument('--epochs', type=_positive, default=None)
-    s.add_argument('--configs', nargs='+', default=None, help='a subset of the Table 2 rows')
-    s.add_argument('--out-dir', default='runs/table2', help='executed notebooks and per-run results')
-    s.add_argument('--results', default='results/table2', help='tables and figures')
-    s.add_argument('-p', '--param', action='append', default=[], metavar='NAME=VALUE', help='ablation notebook parameter')
-    s.set_defaults(func=_ablate)
-    s = sub.add_parser('tables', help='collect finished runs into Table 2, Table 1 and figures')
-    s.add_argument('--runs', default='runs/table2')
-    s.add_argument('--table1-runs', nargs='*', default=['runs/table1'])
-    s.add_argument('--out-dir', default='results/table2')
-    s.set_defaults(func=_tables)
     s = sub.add_parser('bench', help='measure speed, memory and scaling; writes its report under --out-dir')
     s.add_argument('--out-dir', default='runs/bench',
                    help='report folder (default: runs/bench, ignored by git; the recorded report is results/bench)')
@@ -225,6 +185,13 @@ def parser() -> argparse.ArgumentParser:
                    help='smaller sizes and fewer repetitions, a smoke test of every section (still minutes on a CPU)')
     s.add_argument('--sections', nargs='+', default=None)
     s.set_defaults(func=_bench)
+    from kglfr.inference import add_commands as inference_commands        # extract, search, export, evaluate
+    inference_commands(sub)
+    if command in ABLATION_COMMANDS:                                         # kglfr.ablation imports torch: only when used
+        from kglfr.ablation import add_commands as ablation_commands
+        ablation_commands(sub)
+    else:
+        for name, help in ABLATION_COMMANDS.items(): sub.add_parser(name, help=help, add_help=False)
     return p
 
 # %% ../nbs/14_cli.ipynb #32dba718
@@ -238,7 +205,7 @@ def main(argv: list[str]|None = None):
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = '--debug' in argv or os.environ.get('KGLFR_DEBUG', '') not in ('', '0')
     argv = [a for a in argv if a != '--debug']
-    p = parser()
+    p = parser(next((a for a in argv if not a.startswith('-')), None))
     args, rest = p.parse_known_args(argv)
     if rest and not getattr(args, 'passthrough', False): p.error(f"unrecognized arguments: {' '.join(rest)}")
     args.rest = rest

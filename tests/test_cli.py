@@ -23,7 +23,9 @@ def workdir(tmp_path_factory):
 
 def test_help_lists_subcommands():
     out = run('--help').stdout
-    for command in ('synth', 'check-data', 'keypoints', 'train'): assert command in out
+    for command in ('synth', 'check-data', 'keypoints', 'train', 'bench', 'extract', 'search', 'export', 'evaluate',
+                    'ablate', 'tables'):
+        assert command in out
 
 
 def test_synth_then_check_data(workdir):
@@ -225,3 +227,7 @@ def test_missing_weights_are_reported_before_the_image_cache(sysu, workdir):
                env={'KGLFR_CACHE': str(cache)})
     one_line_error(proc, 'missing.pth does not exist')
     assert not list(cache.rglob('images_*')), 'the image cache was built before the weights were checked'
+
+
+def test_tables_error_is_one_line(workdir):
+    one_line_error(run('tables', '--runs', workdir/'no-runs', check=False), 'kglfr tables: error:')

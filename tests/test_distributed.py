@@ -8,7 +8,8 @@ SCRIPT = textwrap.dedent('''
     from kglfr.learner import TrainConfig, train
     root, out_dir = sys.argv[1], sys.argv[2]
     result = train(TrainConfig(root=root, backbone='resnet18', weights=None, size=(64, 32), epochs=2, p=4, k=2,
-                               batches_per_epoch=3, valid_batches=1, eval_every=1, lr=0.01, out_dir=out_dir))
+                               batches_per_epoch=3, valid_batches=1, eval_every=1, lr=0.01, out_dir=out_dir,
+                               keep_checkpoint=True))
     print('RESULT', json.dumps(dict(rank_metrics=result['metrics'] is not None, epochs=len(result['history']))))
 ''')
 
@@ -33,4 +34,5 @@ def test_two_cpu_processes(tmp_path: Path):
     assert all(r['epochs'] == 2 for r in reports)
     result = json.loads((tmp_path/'run'/'result.json').read_text())
     assert {row['setting'] for row in result['metrics']} == {'mode=all', 'mode=indoor'}
-    assert (tmp_path/'run'/'checkpoint.pth').exists() and (tmp_path/'run'/'curves.png').exists()
+    assert (tmp_path/'run'/'checkpoint.pth').exists() and (tmp_path/'run'/'curves.png').exists()   # kept on request
+    assert json.loads((tmp_path/'run'/'run.json').read_text())['key'] == result['key']
