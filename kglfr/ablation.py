@@ -334,7 +334,8 @@ def _paired(a: dict, b: dict, metric: str, setting: str, n_boot: int = 2000) -> 
     "Paired bootstrap of the runs matched by seed between two groups `{seed: record}` (None without common seeds)."
     seeds = sorted(set(a) & set(b))
     if not seeds: return None
-    pairs = [tuple(load_per_query(g[s]['run_dir']).query('setting == @setting') for g in (a, b)) for s in seeds]
+    frames = [[load_per_query(g[s]['run_dir']) for g in (a, b)] for s in seeds]
+    pairs = [tuple(f[f.setting == setting] for f in pair) for pair in frames]
     return paired_bootstrap(pairs, metric, n_boot)
 
 def _notes(records: list[dict], groups: dict[str, dict], recipe: dict) -> dict:

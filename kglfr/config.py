@@ -209,6 +209,7 @@ class TrainConfig:
     out_dir: str|None = _field(None, 'run folder; None: runs/<dataset>-<method>-<options>-s<seed>-<key>')
     amp: str = _field('bf16', 'mixed precision on CUDA (the CPU runs fp32)')
     channels_last: bool = _field(True, 'channels-last memory format on CUDA')
+    cpu_amp: bool = _field(False, 'bf16 autocast on the CPU too (faster on CPUs with bf16 units: avx512_bf16, AMX)')
     eval_every: int = _field(2, 'epochs between retrieval evaluations during training')
     eval_trials: int = _field(1, 'gallery trials used during training (the final evaluation uses all)')
     batches_per_epoch: int|None = _field(None, "training batches per epoch; None: AGW's epoch (a pass over the larger modality)")
@@ -239,6 +240,8 @@ def field_choices() -> dict[str, tuple]:
 PRESETS: dict[str, dict] = {
     'kglfr_paper': dict(backbone='resnet50', weights='imagenet', size=(288, 144), p=8, k=4, recipe='kglfr_paper',
                         epochs=100, keypoints='hrnet'),
+    'synth_cpu': dict(backbone='resnet18', weights=None, size=(64, 32), p=8, k=4, recipe='one_cycle', lr=3e-3,
+                      epochs=6, batches_per_epoch=50, eval_every=6),
 }
 
 def _explicit_wins(init: Callable) -> Callable:

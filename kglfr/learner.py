@@ -29,7 +29,7 @@ from fastai.callback.progress import CSVLogger
 from fastai.callback.schedule import ParamScheduler
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
-from fastai.torch_core import num_distrib, rank_distrib, trainable_params
+from fastai.torch_core import num_distrib, rank_distrib, trainable_params, to_float
 from fastai.distributed import DistributedDL
 from .config import (Recipe, RECIPES, TrainConfig, PRESETS, METHODS, OPTIONS, DEFAULT_RECIPES, get_method,
                      method_options, parse_options, option_table, run_identity, run_key, output_dir, default_root,
@@ -45,7 +45,7 @@ from .evaluate import evaluate
 __all__ = ['RECIPES', 'IdentitySampler', 'IdentityDL', 'AugmentBatch', 'SamplerEpoch', 'FrozenNormValidation',
            'NonFiniteLossError', 'StopOnNonFiniteLoss', 'LossComponents', 'unwrap_model', 'RetrievalEval', 'rng_states',
            'set_rng_states', 'Checkpoint', 'load_checkpoint', 'Recipe', 'MethodParts', 'AGWOptions', 'agw_method',
-           'ShardedDL', 'training_device', 'build_learner', 'history_frame', 'save_curves', 'PhaseTimes',
+           'ShardedDL', 'training_device', 'CPUAutocast', 'build_learner', 'history_frame', 'save_curves', 'PhaseTimes',
            'fit_schedule', 'setting_differences', 'resume_state', 'ResumableCSVLogger', 'train']
 
 # %% ../nbs/09_learner.ipynb #825d0641
@@ -362,6 +362,19 @@ def training_device(config: TrainConfig) -> torch.device:
         return torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
     return device
 
+# %% ../nbs/09_learner.ipynb #d5a19705
+class CPUAutocast(Callback):
+    "bf16 autocast of the forward pass and loss on the CPU (fastai's `MixedPrecision` is CUDA-only)."
+    order = 10
+    def before_batch(self):
+        self.autocast = torch.autocast('cpu', dtype=torch.bfloat16)
+        self.autocast.__enter__()
+    def after_pred(self): self.learn.pred = to_float(self.pred)
+    def after_loss(self): self._exit()
+    def after_cancel_batch(self): self._exit()
+    def _exit(self):
+        if getattr(self, 'autocast', None) is not None: self.autocast.__exit__(None, None, None); self.autocast = None
+
 # %% ../nbs/09_learner.ipynb #ac3ad0e2
 def build_learner(config: TrainConfig, out_dir: str|Path|None = None) -> tuple[Learner, object]:
     "A fastai Learner for `config` (writing into `out_dir`, default `output_dir(config)`) and the dataset reader it trains on."
@@ -384,6 +397,7 @@ def build_learner(config: TrainConfig, out_dir: str|Path|None = None) -> tuple[L
     if device.type == 'cuda':
         if config.channels_last: cbs.append(ChannelsLast())
         if config.amp != 'none': cbs.append(MixedPrecision(amp_mode=config.amp))
+    elif device.type == 'cpu' and config.cpu_amp: cbs.append(CPUAutocast())
     learn = Learner(dls, parts.model.to(device), loss_func=parts.loss_func, opt_func=recipe_of(config).opt_func(),
                     splitter=splitter, metrics=evaluation.metrics(), cbs=cbs, path=out_dir, model_dir='.')
     return learn, ds
