@@ -16,10 +16,10 @@ python -c "from kglfr.keypoints import fetch_yolo_weights; print(fetch_yolo_weig
 echo "== notebooks clean and library in sync (nbs/ and kglfr/ only: results and data may differ)"
 nbdev-clean
 dirty=$(git status --porcelain -uno -- nbs kglfr)
-if [ -n "$dirty" ]; then echo "notebooks not clean (run nbdev-clean --fname <notebook> and commit):"; echo "$dirty"; exit 1; fi
+if [ -n "$dirty" ]; then echo "after nbdev-clean these differ from the last commit (commit them, cleaned with nbdev-clean --fname <notebook>):"; echo "$dirty"; exit 1; fi
 nbdev-export
 dirty=$(git status --porcelain -uno -- nbs kglfr)
-if [ -n "$dirty" ]; then echo "library out of sync with the notebooks (run nbdev-export and commit):"; echo "$dirty"; exit 1; fi
+if [ -n "$dirty" ]; then echo "after nbdev-export the library differs from the notebooks (run nbdev-export and commit):"; echo "$dirty"; exit 1; fi
 
 echo "== notebooks (nbdev-test)"
 n_nb=$(python -c "from nbdev.doclinks import nbglob; print(len(nbglob(as_path=True)))")
