@@ -1,6 +1,5 @@
 "Inference: run loading, FeatureExtractor, public AGW checkpoints, search vs evaluate, ONNX parity, the commands."
 import json, os, subprocess, sys
-from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
@@ -119,7 +118,7 @@ def test_search_of_folders(run, tmp_path):
 
 
 def test_extract_command(run, tmp_path):
-    from kglfr.inference import FeatureExtractor, load_run
+    from kglfr.inference import load_run
     _, ds, _ = load_run(run)
     out = command('extract', '--run', run, '--images', ds.root, '--out', tmp_path/'f.npz', '--device', 'cpu')
     assert out.returncode == 0, out.stderr
