@@ -208,7 +208,7 @@ def run_grid(results_dir: str|Path, grid: dict[str, dict], seeds: Sequence[int] 
              notebook: str|Path|None = None, kernel: str = 'python3') -> pd.DataFrame:
     "Run every grid entry × seed via papermill into `results_dir/<name>-s<seed>-<key>/`, reusing only runs of the same key."
     results_dir, rows = resolve(results_dir), []
-    jobs = [(name, seed) for name in grid for seed in seeds]
+    jobs = [(name, seed) for seed in seeds for name in grid]   # seed by seed: an interrupted grid has whole seeds
     for name, seed in progress(jobs, desc='runs'):
         run_parameters = {**(parameters or {}), **grid[name], 'seed': seed}
         folder, _ = planned_run(name, run_parameters)
