@@ -170,3 +170,14 @@ def test_evaluate_writes_the_ranking_page(run, tmp_path):
     out = command('evaluate', '--run', run, '--out', tmp_path/'e', '--report', '--device', 'cpu')
     assert out.returncode == 0, out.stderr
     assert {'evaluation.csv', 'ranking.csv', 'report.html'} <= {p.name for p in (tmp_path/'e').iterdir()}
+
+
+def test_reranked_search_equals_reranked_evaluate(run, tmp_path):
+    from kglfr.inference import FeatureExtractor, search, load_run
+    from kglfr.evaluate import evaluate
+    model, ds, config = load_run(run)
+    found = search(FeatureExtractor(run, device='cpu'), tmp_path, dataset='sysu', root=ds.root,
+                   setting=dict(mode='all'), trial=1, rerank=True)
+    expected = evaluate(model, ds, config.size, rerank=True, settings=[dict(mode='all')], trials=[1])
+    expected = expected.query("variant == 'rerank'")
+    np.testing.assert_allclose(pd.Series(found['metrics'])[expected.metric].values, expected['mean'].values, atol=1e-6)
