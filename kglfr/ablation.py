@@ -27,8 +27,8 @@ __all__ = ['TABLE2_CONFIGS', 'TABLE2_REPORTED', 'TABLE1_ROWS', 'TABLE1_METHODS',
            'resolve', 'run_notebook', 'table2_grid', 'table1_grid', 'planned_run', 'run_grid', 'per_query_metrics',
            'load_per_query', 'paired_bootstrap', 'verdict', 'load_records', 'config_name', 'shared_recipe',
            'check_comparable', 'records_frame', 'table2_frame', 'tracked', 'writable', 'table2', 'table2_plot',
-           'table1_row', 'table1_frame', 'table1', 'run_config', 'load_run', 'comparison_figures', 'tables_main',
-           'ablate_main', 'add_commands', 'main']
+           'table1_row', 'table1_frame', 'table1', 'runs_frame', 'run_config', 'load_run', 'comparison_figures',
+           'tables_main', 'ablate_main', 'add_commands', 'main']
 
 # %% ../nbs/16_ablation.ipynb #d80ca3b5
 TABLE2_CONFIGS = {
@@ -488,6 +488,22 @@ def table1(*results_dirs: str|Path, out_dir: str|Path|None = None, write_results
         atomic_write(out_dir/'table1.csv', table.to_csv(index=False))
     return table
 
+# %% ../nbs/16_ablation.ipynb #09ef82cc
+def runs_frame(*results_dirs: str|Path, setting: str = 'mode=all') -> pd.DataFrame:
+    "One row per recorded run: folder, key, row, seed, minutes, load average, threads, Rank-1 and mAP (%)."
+    rows = []
+    for r in load_records(*results_dirs):
+        metric = {m['metric']: 100 * m['mean'] for m in r['metrics']
+                  if m['setting'] == setting and m['variant'] == 'plain' and m.get('subset', 'all') == 'all'}
+        t = r.get('timings', {})
+        rows.append(dict(run=Path(r['run_dir']).name, key=r['key'], row=config_name(r['params']) or r['params']['method'],
+                         seed=r['params']['seed'], train_min=round(t.get('train_call_s', np.nan) / 60, 2),
+                         eval_min=round(t.get('full_eval_s', np.nan) / 60, 2),
+                         load_before=' '.join(map(str, t.get('load_before', []))),
+                         load_after=' '.join(map(str, t.get('load_after', []))), threads=r.get('torch_threads'),
+                         r1=round(metric.get('r1', np.nan), 2), mAP=round(metric.get('mAP', np.nan), 2)))
+    return pd.DataFrame(rows)
+
 # %% ../nbs/16_ablation.ipynb #401bc38f
 def run_config(record: dict) -> TrainConfig:
     "The `TrainConfig` recorded in a run's record or result."
@@ -541,6 +557,8 @@ def tables_main(runs: str|Path = 'runs/main', out_dir: str|Path|None = None, wri
     out = dict(table2=table2(runs, out_dir, write_results=write_results, n_boot=n_boot))
     try: out['table1'] = table1(runs, out_dir=out_dir, write_results=write_results, n_boot=n_boot)
     except FileNotFoundError: pass
+    listed = runs_frame(runs)
+    atomic_write(out_dir/'runs.csv', listed.to_csv(index=False)); atomic_write(out_dir/'runs.md', listed.to_markdown(index=False) + '\n')
     if figures: out['figures'] = [str(p) for p in comparison_figures(runs, out_dir)]
     out['written'] = str(out_dir)
     return out
@@ -560,7 +578,7 @@ def ablate_main(dataset: str = 'synth', root: str|None = None, seeds: Sequence[i
     out.update(tables_main(out_dir, results, write_results, figures))
     return out
 
-# %% ../nbs/16_ablation.ipynb #8a820163
+# %% ../nbs/16_ablation.ipynb #e04604e0
 def _ablate(args):
     "Run (or reuse) the grid, then print the runs, Table 2 and Table 1 as Markdown and where the files are."
     params = dict(o.split('=', 1) for o in args.param)
