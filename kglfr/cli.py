@@ -47,7 +47,8 @@ def _bench(args):
     "Run the benchmark suite and write its report."
     from kglfr.bench import bench_main
     command = 'kglfr ' + ' '.join(sys.argv[1:]) if sys.argv[1:2] == ['bench'] else None
-    out = bench_main(args.out_dir, quick=args.quick, **({'sections': args.sections} if args.sections else {}), command=command)
+    given = dict(out_dir=Path(args.out_dir).absolute()) if args.out_dir else {}      # a given folder is relative to the working directory
+    out = bench_main(**given, quick=args.quick, **({'sections': args.sections} if args.sections else {}), command=command)
     print(out['targets'].to_markdown(index=False))
     print(f"\nreport written to {out['paths']['report']}")
 
@@ -179,8 +180,8 @@ def parser(command: str|None = None) -> argparse.ArgumentParser:
     s = sub.add_parser('train', help='train a method (see `kglfr train --help`)', add_help=False)
     s.set_defaults(func=_train, passthrough=True)
     s = sub.add_parser('bench', help='measure speed, memory and scaling; writes its report under --out-dir')
-    s.add_argument('--out-dir', default='runs/bench',
-                   help='report folder (default: runs/bench, ignored by git; the recorded report is results/bench)')
+    s.add_argument('--out-dir', default=None,
+                   help="report folder (default: the project's runs/bench, ignored by git; the recorded report is results/bench)")
     s.add_argument('--quick', action='store_true',
                    help='smaller sizes and fewer repetitions, a smoke test of every section (still minutes on a CPU)')
     s.add_argument('--sections', nargs='+', default=None)

@@ -209,9 +209,17 @@ def test_keypoints_device_cuda_without_gpu(sysu):
 
 
 def test_bench_writes_outside_tracked_results_by_default():
-    from kglfr.cli import parser
-    assert parser().parse_args(['bench']).out_dir == 'runs/bench'
-    assert 'still minutes' in run('bench', '--help').stdout
+    code = "import inspect, kglfr.bench as b; print(inspect.signature(b.bench_main).parameters['out_dir'].default)"
+    assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True).stdout.strip() == 'runs/bench'
+    out = run('bench', '--help').stdout
+    assert 'still minutes' in out and "default: the project's runs/bench" in out
+
+
+def test_bench_writes_into_the_given_folder(workdir):
+    proc = run('bench', '--quick', '--sections', 'evaluation', '--out-dir', 'report', cwd=workdir)
+    assert (workdir/'report'/'README.md').is_file()
+    assert proc.stdout.rstrip().endswith(f"report written to {workdir/'report'/'README.md'}")
+    assert '| target' in proc.stdout
 
 
 def test_nbdev_test_alias_is_installed():
