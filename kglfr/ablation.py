@@ -367,7 +367,7 @@ def table2_frame(results_dir: str|Path, setting: str = 'mode=all', n_boot: int =
                      'R-1': cell('all', 'r1'), 'mAP': cell('all', 'mAP'), 'mINP': cell('all', 'mINP'),
                      'ΔR-1 [95% CI]': _ci_text(ci['r1']), 'ΔmAP [95% CI]': _ci_text(ci['ap']),
                      'verdict (mAP)': '(baseline)' if config == 'baseline' else verdict(ci['ap']) if ci['ap']
-                                      else 'no paired baseline run',
+                                      else 'no run' if not groups[config] else 'no paired baseline run',
                      'accessory-mismatch mAP': cell('accessory_mismatch', 'mAP'),
                      'view-mismatch mAP': cell('view_mismatch', 'mAP'),
                      'R-1 (reported)': reported.loc[config, 'r1'], 'mAP (reported)': reported.loc[config, 'mAP']})
@@ -426,7 +426,7 @@ def table2_plot(results_dir: str|Path, path: str|Path, setting: str = 'mode=all'
     order = [c for c in TABLE2_CONFIGS if c in set(frame.config)]
     fig, ax = plt.subplots(figsize=(8, 3.5))
     sns.barplot(frame, x='config', y='value', hue='metric', order=order, errorbar='sd', ax=ax, alpha=.7)
-    sns.stripplot(frame, x='config', y='value', hue='metric', order=order, dodge=True, ax=ax, color='k', size=4,
+    sns.stripplot(frame, x='config', y='value', hue='metric', order=order, dodge=True, ax=ax, palette='dark:k', size=4,
                   legend=False)
     ax.set(title=title, xlabel='Table 2 row', ylabel='% (bar: mean, line: sd, dot: seed)')
     ax.legend(title='metric'); fig.tight_layout()
