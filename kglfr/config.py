@@ -14,9 +14,9 @@ from .core import DataError, hash_key, project_root
 
 # %% auto #0
 __all__ = ['METHODS', 'OPTIONS', 'RECIPES', 'PRESETS', 'NOT_IDENTITY', 'DEFAULT_RECIPES', 'type_name', 'parse_value',
-           'AGWOptions', 'get_method', 'method_options', 'option_table', 'parse_options', 'Recipe', 'TrainConfig',
-           'field_choices', 'default_root', 'data_root', 'data_key', 'recipe_name', 'recipe_of', 'code_version',
-           'run_params', 'run_identity', 'run_key', 'options_summary', 'runs_dir', 'output_dir']
+           'get_method', 'method_options', 'option_table', 'parse_options', 'Recipe', 'TrainConfig', 'field_choices',
+           'default_root', 'data_root', 'data_key', 'recipe_name', 'recipe_of', 'code_version', 'run_params',
+           'run_identity', 'run_key', 'options_summary', 'runs_dir', 'output_dir']
 
 # %% ../nbs/09a_config.ipynb #1b62311e
 _TRUE, _FALSE, _NONE = ('true', '1', 'yes'), ('false', '0', 'no'), ('none', 'null')
@@ -79,26 +79,10 @@ def parse_value(name: str, value, hint, choices: typing.Collection|None = None):
         raise ValueError(f"{name}: {value!r} is not a valid choice; choose one of {', '.join(map(str, choices))}")
     return parsed
 
-# %% ../nbs/09a_config.ipynb #a2189fd4
-def _opt(default, help: str):
-    return field(default=default, metadata={'help': help})
-
-@dataclass
-class AGWOptions:
-    "Options of the AGW baseline (model and loss)."
-    triplet: Literal['wrt', 'hard'] = _opt('wrt', "triplet loss: 'wrt' (weighted regularisation, AGW) or 'hard' (batch-hard)")
-    margin: float = _opt(0.3, 'margin of the batch-hard triplet loss')
-    label_smoothing: float = _opt(0., 'label smoothing of the identity loss')
-    last_stride: int = _opt(1, 'stride of the last ResNet stage (1 keeps a 2x larger final feature map)')
-    non_local: bool = _opt(True, 'non-local attention blocks in stages 2 and 3')
-    nl_inter_channels: int|None = _opt(None, "inner channels of each non-local block (None: the model's default)")
-    gem_p: float = _opt(3.0, 'exponent of generalised-mean pooling')
-    pool: Literal['gem', 'avg'] = _opt('gem', "global pooling: 'gem' or 'avg'")
-
 # %% ../nbs/09a_config.ipynb #c2ec9626
 METHODS = {'agw': 'kglfr.learner:agw_method', 'kglfr': 'kglfr.kglfr_net:kglfr_method', 'mcja': 'kglfr.mcja:mcja_method',
            'lba': 'kglfr.lba:lba_method', 'mima': 'kglfr.mima:mima_method'}
-OPTIONS = {'agw': 'kglfr.config:AGWOptions', 'kglfr': 'kglfr.kglfr_net:KGLFROptions', 'mcja': 'kglfr.mcja:MCJAOptions',
+OPTIONS = {'agw': 'kglfr.learner:AGWOptions', 'kglfr': 'kglfr.kglfr_net:KGLFROptions', 'mcja': 'kglfr.mcja:MCJAOptions',
            'lba': 'kglfr.lba:LbAOptions', 'mima': 'kglfr.mima:MIMAOptions'}
 
 def _resolve(spec: str):
@@ -144,6 +128,10 @@ class Recipe:
     warmup: int = 0
     steps: tuple = ()             # (epoch, multiplier) pairs in increasing epoch order
     one_cycle: bool = False
+
+    def epoch_batches(self, n_images: int) -> int|None:
+        "Optimiser steps per epoch for `n_images` training images; None: AGW's epoch (one pass over the larger modality)."
+        return None
 
     def opt_func(self) -> Callable:
         "fastai optimiser factory."

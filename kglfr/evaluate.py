@@ -124,10 +124,11 @@ def _with_attributes(ds, lists: dict) -> dict:
     if missing: raise ValueError(f"{ds.root}/{ATTRIBUTES} lists no attributes for {len(missing)} images (e.g. {sorted(missing)[0]}). Fix: regenerate the set.")
     return {key: (q.join(columns, on='path'), g.join(columns, on='path')) for key, (q, g) in lists.items()}
 
-def evaluate(model: nn.Module, ds, size: tuple[int, int] = (288, 144), feature: str = 'bn', flip: bool = False,
+def evaluate(model: nn.Module, ds, size: tuple[int, int] = (288, 144), feature: str|None = None, flip: bool = False,
              rerank: bool = False, settings=None, trials=None, protocol: str = 'agw', batch_size: int = 64,
              device=None, subsets: bool = False) -> pd.DataFrame:
     "Mean and std over trials of r1/r5/r10/r20/mAP/mINP per setting and variant ('plain', 'rerank'), as a tidy table; `subsets` adds the hard query subsets."
+    feature = feature or getattr(model, 'eval_feature', 'bn')   # None: the feature the method is evaluated on
     if feature not in ('pool', 'bn'): raise ValueError(f"feature must be 'pool' or 'bn', not {feature!r}")
     lists = evaluation_lists(ds, settings, trials, protocol)
     if subsets: lists = _with_attributes(ds, lists)

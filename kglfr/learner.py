@@ -12,7 +12,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, asdict
 from functools import partial
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence, Literal
 import numpy as np
 import pandas as pd
 import torch
@@ -192,7 +192,7 @@ class RetrievalEval(Callback):
     order = Recorder.order - 1
     names = {'rank1': 'r1', 'mAP': 'mAP', 'mINP': 'mINP'}
 
-    def __init__(self, ds, size: tuple[int, int], every: int = 1, trials: int = 1, feature: str = 'bn',
+    def __init__(self, ds, size: tuple[int, int], every: int = 1, trials: int = 1, feature: str|None = None,
                  batch_size: int = 64):
         store_attr()
         self.scores, self.seconds = dict.fromkeys(self.names, float('nan')), 0.
@@ -331,8 +331,8 @@ class MethodParts(NamedTuple):
 @dataclass
 class AGWOptions(ModelOptions):
     "Options of the `agw` method: the identity and triplet losses, and the AGW model's options."
-    triplet: str = field(default='wrt', metadata={'help': "triplet loss: weighted regularisation (AGW) or batch-hard",
-                                                  'choices': ('wrt', 'hard')})
+    triplet: Literal['wrt', 'hard'] = field(default='wrt', metadata={
+        'help': "triplet loss: weighted regularisation (AGW) or batch-hard"})
     margin: float = field(default=0.3, metadata={'help': "margin of the batch-hard triplet"})
     label_smoothing: float = field(default=0., metadata={'help': "label smoothing of the identity loss"})
 
@@ -385,7 +385,8 @@ def build_learner(config: TrainConfig, out_dir: str|Path|None = None) -> tuple[L
     keypoints = load_keypoints(ds, config.keypoints) if config.keypoints else None  # then keypoints, before the cache
     images, train_table = ds.images(config.size), ds.train()
     loaders = dict(images=images, table=train_table, keypoints=keypoints, p=config.p, k=config.k)
-    dls = DataLoaders(IdentityDL(**loaders, seed=config.seed, n_batches=config.batches_per_epoch,
+    n_batches = config.batches_per_epoch or recipe_of(config).epoch_batches(len(train_table))   # MCJA: its own epoch
+    dls = DataLoaders(IdentityDL(**loaders, seed=config.seed, n_batches=n_batches,
                                  num_workers=config.num_workers),
                       IdentityDL(**loaders, seed=config.seed + 1, n_batches=config.valid_batches, reshuffle=False),
                       path=out_dir, device=device)

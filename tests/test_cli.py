@@ -117,7 +117,7 @@ def test_method_help_lists_its_options():
     (['--amp', 'fp8'], 'choose one of bf16, fp16, none'),
     (['--valid-batches', '0'], 'valid_batches must be at least 1'),
     (['--batches-per-epoch', '0'], 'batches_per_epoch must be at least 1'),
-    (['--option', 'trplet=hard'], "unknown option 'trplet' of method 'agw'; valid options: triplet"),
+    (['--option', 'trplet=hard'], "unknown option 'trplet' of method 'agw'; valid options: last_stride"),
     (['--option', 'margin=abc'], "option margin: 'abc' is not float"),
     (['--method', 'kglfr', '--option', 'use_kegfr=maybe'], "option use_kegfr: 'maybe' is not bool"),
 ])
