@@ -42,11 +42,11 @@ from .losses import ReIDLoss
 from .evaluate import evaluate
 
 # %% auto #0
-__all__ = ['RECIPES', 'IdentitySampler', 'IdentityDL', 'AugmentBatch', 'SamplerEpoch', 'FrozenNormValidation',
-           'NonFiniteLossError', 'StopOnNonFiniteLoss', 'LossComponents', 'unwrap_model', 'RetrievalEval', 'rng_states',
-           'set_rng_states', 'Checkpoint', 'load_checkpoint', 'Recipe', 'MethodParts', 'AGWOptions', 'agw_method',
-           'ShardedDL', 'training_device', 'CPUAutocast', 'build_learner', 'history_frame', 'save_curves', 'PhaseTimes',
-           'fit_schedule', 'setting_differences', 'resume_state', 'ResumableCSVLogger', 'train']
+__all__ = ['IdentitySampler', 'IdentityDL', 'AugmentBatch', 'SamplerEpoch', 'FrozenNormValidation', 'NonFiniteLossError',
+           'StopOnNonFiniteLoss', 'LossComponents', 'unwrap_model', 'RetrievalEval', 'rng_states', 'set_rng_states',
+           'Checkpoint', 'load_checkpoint', 'MethodParts', 'AGWOptions', 'agw_method', 'ShardedDL', 'training_device',
+           'CPUAutocast', 'build_learner', 'history_frame', 'save_curves', 'PhaseTimes', 'fit_schedule',
+           'setting_differences', 'resume_state', 'ResumableCSVLogger', 'train']
 
 # %% ../nbs/09_learner.ipynb #825d0641
 class IdentitySampler:
@@ -277,47 +277,6 @@ class Checkpoint(Callback):
 def load_checkpoint(path: str|Path) -> dict:
     "A checkpoint written by `Checkpoint` (trusted file: it holds RNG states, not only tensors)."
     return torch.load(path, map_location='cpu', weights_only=False)
-
-# %% ../nbs/09_learner.ipynb #b89fcd8c
-@dataclass(frozen=True)
-class Recipe:
-    "Optimiser and per-epoch learning-rate schedule; `warmup` and `steps` are in the recipe's own `epochs`."
-    lr: float
-    epochs: int
-    optimizer: str = 'sgd'
-    nesterov: bool = False
-    backbone_lr_mult: float = 0.1
-    warmup: int = 0
-    steps: tuple = ()             # (epoch, multiplier) pairs in increasing epoch order
-    one_cycle: bool = False
-
-    def opt_func(self) -> Callable:
-        if self.optimizer == 'adam': return Adam
-        return partial(OptimWrapper, opt=torch.optim.SGD, momentum=0.9, weight_decay=5e-4, nesterov=self.nesterov)
-
-    def factor(self, epoch: int, epochs: int) -> float:
-        "Learning-rate multiplier at `epoch` of a run of `epochs`."
-        scale = epochs / self.epochs
-        if epoch < self.warmup * scale: return min(1., (epoch + 1) / (self.warmup * scale))
-        return next((f for start, f in reversed(self.steps) if epoch >= start * scale), 1.)
-
-    def group_lrs(self, n_groups: int, lr: float|None = None) -> np.ndarray:
-        "Per-group learning rates: backbone groups at `backbone_lr_mult`, the last (head) group at `lr`."
-        lr = lr or self.lr
-        return np.array([lr * self.backbone_lr_mult] * (n_groups - 1) + [lr])
-
-    def scheds(self, epochs: int, n_groups: int, lr: float|None = None) -> dict:
-        "fastai ParamScheduler schedules (functions of the training progress 0..1)."
-        lrs = self.group_lrs(n_groups, lr)
-        if self.one_cycle: return {'lr': combined_cos(0.25, lrs / 25, lrs, lrs / 1e5),
-                                   'mom': combined_cos(0.25, 0.95, 0.85, 0.95)}
-        return {'lr': lambda pct: lrs * self.factor(min(int(pct * epochs + 1e-6), epochs - 1), epochs)}
-
-RECIPES = {
-    'kglfr_paper': Recipe(lr=0.1, epochs=100, steps=((30, 0.1), (60, 0.01))),
-    'agw': Recipe(lr=0.1, epochs=81, nesterov=True, warmup=10, steps=((20, 0.1), (50, 0.01))),
-    'one_cycle': Recipe(lr=3.5e-4, epochs=60, optimizer='adam', backbone_lr_mult=1., one_cycle=True),
-}
 
 # %% ../nbs/09_learner.ipynb #33ffc65e
 class MethodParts(NamedTuple):
