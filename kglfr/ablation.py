@@ -19,7 +19,7 @@ from .data import make_dataset
 from .evaluate import extract_features, evaluation_lists
 from .metrics import rank_metrics
 from .config import TrainConfig, PRESETS, parse_value, run_key, code_version, get_method
-from .report import retrieval_figure, gradcam_figure, embedding_figure
+from .report import evaluated, retrieval_figure, gradcam_figure, embedding_figure
 
 # %% auto #0
 __all__ = ['TABLE2_CONFIGS', 'TABLE2_REPORTED', 'TABLE1_ROWS', 'TABLE1_METHODS', 'TABLE1_REPORTED', 'SMOKE', 'RECORD', 'ABLATED',
@@ -226,11 +226,11 @@ def run_grid(results_dir: str|Path, grid: dict[str, dict], seeds: Sequence[int] 
 # %% ../nbs/16_ablation.ipynb #1fca0ef0
 def per_query_metrics(model: nn.Module, ds, size: tuple[int, int], setting: dict|None = None,
                       batch_size: int = 64) -> pd.DataFrame:
-    "AP and Rank-1 hit of every query in every gallery trial of one setting (`rank_metrics` on each query alone)."
+    "AP and Rank-1 hit of every query in every gallery trial of one setting, on the feature the model is evaluated on."
     setting = setting or ds.settings[0]
     lists = evaluation_lists(ds, [setting])
     rows = np.unique(np.concatenate([t.index.values for pair in lists.values() for t in pair]))
-    features = extract_features(model, ds.images(size), rows, ds.table.modality.values[rows], batch_size)[1]
+    features = evaluated(model, extract_features(model, ds.images(size), rows, ds.table.modality.values[rows], batch_size))
     out = []
     for (name, trial), (query, gallery) in lists.items():
         q, g = (features[np.searchsorted(rows, t.index.values)] for t in (query, gallery))
