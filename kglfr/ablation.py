@@ -28,7 +28,7 @@ __all__ = ['TABLE2_CONFIGS', 'TABLE2_REPORTED', 'TABLE1_ROWS', 'TABLE1_METHODS',
            'load_per_query', 'paired_bootstrap', 'verdict', 'load_records', 'config_name', 'shared_recipe',
            'check_comparable', 'records_frame', 'table2_frame', 'tracked', 'writable', 'table2', 'table2_plot',
            'table1_row', 'table1_frame', 'table1', 'runs_frame', 'run_config', 'load_run', 'comparison_figures',
-           'tables_main', 'ablate_main', 'add_commands', 'main']
+           'tables_main', 'ablate_main', 'add_commands']
 
 # %% ../nbs/16_ablation.ipynb #d80ca3b5
 TABLE2_CONFIGS = {
@@ -624,15 +624,3 @@ def add_commands(sub):
     s.add_argument('--no-figures', action='store_true', help='tables only')
     s.set_defaults(func=_tables)
 
-def main(argv: Sequence[str]|None = None):
-    "`ablate` / `tables` as a command: errors are one line and exit status 1 (KGLFR_DEBUG=1 shows the traceback)."
-    import argparse, sys
-    from kglfr.core import DataError
-    p = argparse.ArgumentParser(prog='kglfr')
-    add_commands(p.add_subparsers(dest='command', required=True))
-    args = p.parse_args(argv)
-    try: args.func(args)
-    except (ValueError, FileNotFoundError, DataError) as e:
-        if os.environ.get('KGLFR_DEBUG', '') not in ('', '0'): raise
-        print(f'kglfr {args.command}: error: {e}', file=sys.stderr)
-        sys.exit(1)

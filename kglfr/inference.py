@@ -16,7 +16,7 @@ import numpy as np
 __all__ = ['UNUSED_PUBLIC', 'MODALITIES', 'ONNX_OPSET', 'run_record', 'run_config', 'run_model', 'load_run', 'public_layout',
            'rename_state', 'read_checkpoint', 'checkpoint_model', 'looks_infrared', 'modality_codes',
            'FeatureExtractor', 'image_list', 'cached_features', 'protocol_lists', 'distances', 'resolve_modality',
-           'query_subsets', 'search', 'export_onnx', 'evaluate_source', 'add_commands', 'main']
+           'query_subsets', 'search', 'export_onnx', 'evaluate_source', 'add_commands']
 
 # %% ../nbs/17_inference.ipynb #e224477b
 def run_record(run_dir: str|Path) -> dict:
@@ -476,9 +476,3 @@ def add_commands(sub: argparse._SubParsersAction):
     s.add_argument('--out', default=None, help='folder for evaluation.csv (default: RUN/evaluation)')
     s.set_defaults(func=_evaluate)
 
-def main(argv: list[str]|None = None):
-    "Run one of these commands from `argv` (as `kglfr <command> ...` does)."
-    p = argparse.ArgumentParser(prog='kglfr')
-    add_commands(p.add_subparsers(dest='command', required=True))
-    args = p.parse_args(argv)
-    args.func(args)

@@ -7,4 +7,4 @@
 # Extra arguments go to the ablate command: --seeds 0 1 2 (default: seed 0), --configs, --baselines, -p NAME=VALUE.
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
-python -c 'import sys; from kglfr.ablation import main; main(["ablate", "--out-dir", "runs/main", *sys.argv[1:]])' "$@"
+kglfr ablate --out-dir runs/main "$@"

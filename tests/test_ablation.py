@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMAND = 'import sys; from kglfr.ablation import main; main()'
+COMMAND = 'from kglfr.cli import main; main()'
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, '-c', COMMAND, *args], cwd=cwd, capture_output=True, text=True, timeout=300)

@@ -22,8 +22,8 @@ def run(tmp_path_factory):
 
 
 def command(*argv, cwd=None) -> subprocess.CompletedProcess:
-    "Run one of kglfr.inference's commands in a fresh interpreter."
-    code = f'from kglfr.inference import main; main({list(map(str, argv))!r})'
+    "Run a `kglfr` command in a fresh interpreter."
+    code = f'from kglfr.cli import main; main({list(map(str, argv))!r})'
     return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=ENV, cwd=cwd, timeout=600)
 
 
