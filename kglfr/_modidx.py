@@ -6,6 +6,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'kglfr.ablation._ci_text': ('ablation.html#_ci_text', 'kglfr/ablation.py'),
                                 'kglfr.ablation._code_note': ('ablation.html#_code_note', 'kglfr/ablation.py'),
                                 'kglfr.ablation._data_label': ('ablation.html#_data_label', 'kglfr/ablation.py'),
+                                'kglfr.ablation._from_cwd': ('ablation.html#_from_cwd', 'kglfr/ablation.py'),
                                 'kglfr.ablation._mean_std': ('ablation.html#_mean_std', 'kglfr/ablation.py'),
                                 'kglfr.ablation._notes': ('ablation.html#_notes', 'kglfr/ablation.py'),
                                 'kglfr.ablation._notes_text': ('ablation.html#_notes_text', 'kglfr/ablation.py'),

@@ -579,19 +579,24 @@ def ablate_main(dataset: str = 'synth', root: str|None = None, seeds: Sequence[i
     return out
 
 # %% ../nbs/16_ablation.ipynb #e04604e0
+def _from_cwd(path: str|None) -> str|None:
+    "A command-line path as the user means it: relative to the working directory, like every other `kglfr` command."
+    return None if path is None else str(Path(path).absolute())
+
 def _ablate(args):
     "Run (or reuse) the grid, then print the runs, Table 2 and Table 1 as Markdown and where the files are."
-    params = dict(o.split('=', 1) for o in args.param)
     bad = [o for o in args.param if '=' not in o]
     if bad: raise ValueError(f"-p {bad[0]}: expected NAME=VALUE")
-    out = ablate_main(dataset=args.dataset, root=args.root, seeds=args.seeds, epochs=args.epochs, out_dir=args.out_dir,
-                      results=args.results, configs=args.configs, baselines=args.baselines,
+    params = dict(o.split('=', 1) for o in args.param)
+    out = ablate_main(dataset=args.dataset, root=_from_cwd(args.root), seeds=args.seeds, epochs=args.epochs,
+                      out_dir=_from_cwd(args.out_dir), results=_from_cwd(args.results), configs=args.configs,
+                      baselines=args.baselines,
                       write_results=args.write_results, figures=not args.no_figures, preset=args.preset, **params)
     _print(out)
 
 def _tables(args):
     "Collect finished runs into the tables and figures; print them as Markdown and where the files are."
-    _print(tables_main(args.runs, args.out_dir, args.write_results, figures=not args.no_figures))
+    _print(tables_main(_from_cwd(args.runs), _from_cwd(args.out_dir), args.write_results, figures=not args.no_figures))
 
 def _print(out: dict):
     if 'runs' in out: print('## Runs', out['runs'].to_markdown(index=False), sep='\n\n', end='\n\n')

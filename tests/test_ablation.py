@@ -35,3 +35,7 @@ def test_tables_refuses_tracked_out_dir(tmp_path):
 def test_unknown_notebook_parameter_is_rejected(tmp_path):
     out = run('ablate', '--out-dir', str(tmp_path/'runs'), '-p', 'use_kegrf=true')
     assert out.returncode == 1 and "unknown ablation parameter 'use_kegrf'" in out.stderr
+
+def test_relative_paths_are_taken_from_the_working_directory(tmp_path):
+    out = run('tables', '--runs', 'none', '--no-figures', cwd=tmp_path)
+    assert out.returncode == 1 and f'no Table 2 runs under {tmp_path/"none"}' in out.stderr
