@@ -172,7 +172,8 @@ def run_notebook(out_dir: str|Path, parameters: dict, notebook: str|Path|None = 
     out_dir, notebook = resolve(out_dir).resolve(), Path(notebook or ablation_notebook())
     out_dir.mkdir(parents=True, exist_ok=True)
     pm.execute_notebook(notebook, out_dir/'ablation.ipynb', parameters={**parameters, 'out_dir': str(out_dir)},
-                        kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False, log_output=log_output)
+                        kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False, log_output=log_output,
+                        extra_arguments=['--IPKernelApp.log_level=ERROR'])   # no start-up notice per run
     return out_dir/RECORD
 
 # %% ../nbs/16_ablation.ipynb #d8fca21c
