@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from .augment import centred_boxes, box_mask, erase
-from .keypoints import PARTS, to_kp13, part_centres, keypoint_heatmaps
+from .keypoints import PARTS, to_kp13, part_centres, keypoint_heatmaps, normalise_heatmaps
 from .losses import ReIDLoss, kegfr_loss, kmlfr_loss
 from .model import AGW, ReIDOutput, ModelOptions
 import warnings
@@ -19,7 +19,7 @@ from .learner import MethodParts, TrainConfig, LossComponents
 
 # %% auto #0
 __all__ = ['MASK_RENDERINGS', 'KeypointErasing', 'keypoint_masks', 'keypoint_presence', 'masked_local_features', 'KMLFRTerm',
-           'kegfr_term', 'kglfr_loss', 'ErasingStats', 'KGLFROptions', 'kglfr_method']
+           'kegfr_term', 'KGLFRLoss', 'kglfr_loss', 'ErasingStats', 'KGLFROptions', 'kglfr_method']
 
 # %% ../nbs/10_kglfr.ipynb #7130c288
 class KeypointErasing:
@@ -58,14 +58,16 @@ class KeypointErasing:
 MASK_RENDERINGS = ('hrnet_parity', 'grid')
 
 def keypoint_masks(keypoints: Tensor, grid: tuple[int, int], sigma: float = 1.0, min_conf: float = 0.3,
-                   rendering: str = 'hrnet_parity') -> Tensor:
-    "The 13 KMLFR masks `(B,13,h,w)` (Eq. 3) of COCO-17 keypoints `(B,17,3)` on a feature `grid`."
+                   rendering: str = 'hrnet_parity', heatmaps: Tensor|None = None) -> Tensor:
+    "The 13 KMLFR masks `(B,13,h,w)` (Eq. 3) on a feature `grid`: the pose `heatmaps` `(B,13,h',w')` when given, else drawn at the COCO-17 `keypoints`."
     if rendering not in MASK_RENDERINGS: raise ValueError(f"rendering must be one of {MASK_RENDERINGS}, got {rendering!r}")
     kp13, (h, w) = to_kp13(keypoints, min_conf), tuple(grid)
+    if heatmaps is not None:
+        maps = normalise_heatmaps(F.interpolate(heatmaps.float(), size=(h, w), mode='bilinear', align_corners=False))
+        return maps * (kp13[..., 2] > min_conf)[..., None, None]
     if rendering == 'grid': return keypoint_heatmaps(kp13, grid=(h, w), sigma=sigma, min_conf=min_conf)
     fine = keypoint_heatmaps(kp13, grid=(4 * h, 4 * w), sigma=2.0, min_conf=min_conf)   # HRNet: stride 4, sigma 2
-    maps = F.interpolate(fine, size=(h, w), mode='bilinear', align_corners=False)
-    return (maps / (maps.amax((-2, -1), keepdim=True) + 1e-6)).clamp(min=0)
+    return normalise_heatmaps(F.interpolate(fine, size=(h, w), mode='bilinear', align_corners=False))
 
 def keypoint_presence(masks: Tensor) -> Tensor:
     "`(B,13)` True where a joint's mask is not empty."
@@ -77,13 +79,14 @@ def masked_local_features(fmap: Tensor, masks: Tensor) -> Tensor:
 
 # %% ../nbs/10_kglfr.ipynb #b7b7d071
 class KMLFRTerm:
-    "Loss term `(out, pid, keypoints) -> L_KMLFR`: Eq. 5 on the keypoint-masked local features of `out.fmap`."
+    "Loss term `(out, pid, keypoints[, heatmaps]) -> L_KMLFR`: Eq. 5 on the keypoint-masked local features of `out.fmap`."
     def __init__(self, sigma: float = 1.0, margin: float = 0.01, min_conf: float = 0.3, rendering: str = 'hrnet_parity'):
         self.sigma, self.margin, self.min_conf, self.rendering = sigma, margin, min_conf, rendering
 
-    def __call__(self, out: ReIDOutput, pid: Tensor, keypoints: Tensor|None) -> Tensor:
+    def __call__(self, out: ReIDOutput, pid: Tensor, keypoints: Tensor|tuple|None, heatmaps: Tensor|None = None) -> Tensor:
+        if isinstance(keypoints, tuple): keypoints, heatmaps = keypoints      # from KGLFRLoss: (keypoints, heatmaps)
         if keypoints is None: raise ValueError("KMLFR needs the batch keypoints: call loss(out, pid, keypoints)")
-        masks = keypoint_masks(keypoints, out.fmap.shape[-2:], self.sigma, self.min_conf, self.rendering)
+        masks = keypoint_masks(keypoints, out.fmap.shape[-2:], self.sigma, self.min_conf, self.rendering, heatmaps)
         return kmlfr_loss(masked_local_features(out.fmap, masks), pid, self.margin, present=keypoint_presence(masks))
 
     def __repr__(self):
@@ -94,11 +97,16 @@ def kegfr_term(out: ReIDOutput, pid: Tensor, keypoints: Tensor|None = None, marg
     return kegfr_loss(out.pool, pid, margin)
 
 # %% ../nbs/10_kglfr.ipynb #e82dfa97
+class KGLFRLoss(ReIDLoss):
+    "Eq. 6's `ReIDLoss`, called as `loss(out, pid, keypoints)` or, on batches with pose heatmaps, `loss(out, pid, keypoints, heatmaps)`."
+    def forward(self, out: ReIDOutput, pid: Tensor, keypoints: Tensor|None = None, heatmaps: Tensor|None = None) -> Tensor:
+        return super().forward(out, pid, keypoints if heatmaps is None else (keypoints, heatmaps))
+
 def kglfr_loss(use_kegfr: bool = True, use_kmlfr: bool = True, lambda_kegfr: float = 0.5, lambda_kmlfr: float = 0.5,
                margin_kegfr: float = 0.3, margin_kmlfr: float = 0.01, sigma: float = 1.0, triplet_weight: float = 1.0,
-               label_smoothing: float = 0., min_conf: float = 0.3, rendering: str = 'hrnet_parity') -> ReIDLoss:
+               label_smoothing: float = 0., min_conf: float = 0.3, rendering: str = 'hrnet_parity') -> KGLFRLoss:
     "Eq. 6 as a `ReIDLoss`: identity + KEGFR (or the baseline's hardest triplet) + optional KMLFR."
-    loss = ReIDLoss(triplet=None if use_kegfr else 'hard', triplet_weight=triplet_weight, margin=margin_kegfr,
+    loss = KGLFRLoss(triplet=None if use_kegfr else 'hard', triplet_weight=triplet_weight, margin=margin_kegfr,
                     label_smoothing=label_smoothing)
     if use_kegfr: loss.add('kegfr', lambda out, pid, keypoints: kegfr_term(out, pid, keypoints, margin_kegfr), lambda_kegfr)
     if use_kmlfr: loss.add('kmlfr', KMLFRTerm(sigma, margin_kmlfr, min_conf, rendering), lambda_kmlfr)
@@ -147,7 +155,8 @@ class KGLFROptions(ModelOptions):
     margin_kegfr: float = field(default=0.3, metadata={'help': "m_KEGFR, the global triplet margin (AGW's 0.3)"})
     margin_kmlfr: float = field(default=0.01, metadata={'help': "m_KMLFR, the local triplet margin"})
     kmlfr_masks: Literal['hrnet_parity', 'grid'] = field(default='hrnet_parity', metadata={
-        'help': "KMLFR mask rendering: HRNet-parity Gaussians (stride 4, sigma 2) or drawn on the grid"})
+        'help': "KMLFR masks drawn for keypoints without heatmaps (gt, yolo): HRNet-parity Gaussians (stride 4, sigma 2) "
+                "or on the grid; hrnet uses its own heatmaps"})
     sigma: float = field(default=1.0, metadata={'help': "sigma of the 'grid' rendering, in feature-grid cells"})
     triplet_weight: float = field(default=1.0, metadata={'help': "weight of the hardest triplet when use_kegfr=False"})
     label_smoothing: float = field(default=0., metadata={'help': "cross-entropy label smoothing"})
@@ -169,4 +178,5 @@ def kglfr_method(config: TrainConfig, n_classes: int) -> MethodParts:
                       o.triplet_weight, o.label_smoothing, o.kmlfr_min_conf, o.kmlfr_masks)
     hooks = [KeypointErasing(min_conf=o.min_conf, p=o.kegfr_p)] if o.use_kegfr else []
     model = AGW(n_classes, backbone=config.backbone, weights=config.weights, **o.model_kwargs())
-    return MethodParts(model, loss, callbacks=[ErasingStats(hook) for hook in hooks], augment_hooks=hooks)
+    return MethodParts(model, loss, callbacks=[ErasingStats(hook) for hook in hooks], augment_hooks=hooks,
+                       heatmaps=o.use_kmlfr)

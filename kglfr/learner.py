@@ -36,7 +36,7 @@ from .config import (Recipe, RECIPES, TrainConfig, PRESETS, METHODS, OPTIONS, DE
                      data_root, recipe_of)
 from .augment import BatchAugment, normalize
 from .data import make_dataset
-from .keypoints import load_keypoints
+from .keypoints import load_keypoints, load_heatmaps, dequantise_heatmaps
 from .model import AGW, ModelOptions
 from .losses import ReIDLoss
 from .evaluate import evaluate
@@ -84,11 +84,11 @@ class IdentitySampler:
 
 # %% ../nbs/09_learner.ipynb #a6df15bf
 class IdentityDL(DataLoader):
-    "fastai DataLoader of P×K identity batches from a uint8 image cache: `(images, modality, pid, keypoints)`."
-    n_inp = 2   # model(images, modality); loss(out, pid, keypoints)
+    "fastai DataLoader of P×K identity batches from a uint8 image cache: `(images, modality, pid, keypoints[, heatmaps])`."
+    n_inp = 2   # model(images, modality); loss(out, pid, keypoints[, heatmaps])
     def __init__(self, images: np.ndarray, table: pd.DataFrame, keypoints: np.ndarray|None = None, p: int = 8,
                  k: int = 4, seed: int = 0, n_batches: int|None = None, reshuffle: bool = True, num_workers: int = 0,
-                 **kwargs):
+                 heatmaps: np.ndarray|None = None, **kwargs):
         self.sampler = IdentitySampler(table['label'].to_numpy(), table['modality'].to_numpy(), p, k, seed, n_batches)
         processes = max(num_distrib(), 1)
         self.sampler.n_batches = math.ceil(len(self.sampler) / processes) * processes
@@ -97,6 +97,7 @@ class IdentityDL(DataLoader):
         self.modality = torch.tensor(table['modality'].to_numpy(), dtype=torch.long)
         self.keypoints = None if keypoints is None else torch.as_tensor(np.asarray(keypoints)[self.rows],
                                                                         dtype=torch.float32)
+        self.heatmaps = None if heatmaps is None else torch.from_numpy(np.asarray(heatmaps, np.uint8)[self.rows])
         self.epoch, self.reshuffle = 0, reshuffle
         super().__init__(bs=2 * p * k, n=len(self.sampler) * 2 * p * k, shuffle=False, drop_last=False,
                          num_workers=num_workers, **kwargs)
@@ -113,7 +114,8 @@ class IdentityDL(DataLoader):
         images = torch.from_numpy(np.asarray(self.images[unique])[order]).permute(0, 3, 1, 2)
         keypoints = (self.keypoints[positions] if self.keypoints is not None
                      else torch.zeros(len(positions), 17, 3))
-        return images, self.modality[positions], self.pid[positions], keypoints
+        heatmaps = () if self.heatmaps is None else (dequantise_heatmaps(self.heatmaps[positions]),)
+        return images, self.modality[positions], self.pid[positions], keypoints, *heatmaps
 
 # %% ../nbs/09_learner.ipynb #82b3251a
 class AugmentBatch(Callback):
@@ -122,10 +124,11 @@ class AugmentBatch(Callback):
     def __init__(self, augment: BatchAugment): self.augment = augment
 
     def before_batch(self):
-        (images, modality), (pid, keypoints) = self.xb, self.yb
-        if self.training: images, keypoints = self.augment(images, keypoints, pid, modality)
+        (images, modality), (pid, keypoints, *heatmaps) = self.xb, self.yb
+        if self.training:
+            images, keypoints, *heatmaps = self.augment(images, keypoints, pid, modality, heatmaps=next(iter(heatmaps), None))
         else: images = normalize(images)
-        self.learn.xb, self.learn.yb = (images, modality), (pid, keypoints)
+        self.learn.xb, self.learn.yb = (images, modality), (pid, keypoints, *heatmaps)
 
 # %% ../nbs/09_learner.ipynb #43675411
 class SamplerEpoch(Callback):
@@ -285,6 +288,7 @@ class MethodParts(NamedTuple):
     loss_func: Callable
     callbacks: Sequence[Callback] = ()
     augment_hooks: Sequence[Callable] = ()
+    heatmaps: bool = False           # the loss takes the batch's pose heatmaps when the keypoint source has them
 
 # %% ../nbs/09_learner.ipynb #ddf3e64f
 @dataclass
@@ -342,8 +346,9 @@ def build_learner(config: TrainConfig, out_dir: str|Path|None = None) -> tuple[L
     ds = make_dataset(config.dataset, data_root(config), **({'trial': config.trial} if config.dataset == 'regdb' else {}))
     parts = get_method(config.method)(config, int(ds.train().label.nunique()))   # checks options and weights first
     keypoints = load_keypoints(ds, config.keypoints) if config.keypoints else None  # then keypoints, before the cache
+    heatmaps = load_heatmaps(ds, config.keypoints) if config.keypoints and parts.heatmaps else None
     images, train_table = ds.images(config.size), ds.train()
-    loaders = dict(images=images, table=train_table, keypoints=keypoints, p=config.p, k=config.k)
+    loaders = dict(images=images, table=train_table, keypoints=keypoints, heatmaps=heatmaps, p=config.p, k=config.k)
     n_batches = config.batches_per_epoch or recipe_of(config).epoch_batches(len(train_table))   # MCJA: its own epoch
     dls = DataLoaders(IdentityDL(**loaders, seed=config.seed, n_batches=n_batches,
                                  num_workers=config.num_workers),
