@@ -228,8 +228,8 @@ def field_choices() -> dict[str, tuple]:
 PRESETS: dict[str, dict] = {
     'kglfr_paper': dict(backbone='resnet50', weights='imagenet', size=(288, 144), p=8, k=4, recipe='kglfr_paper',
                         epochs=100, keypoints='hrnet'),
-    'synth_cpu': dict(backbone='resnet18', weights=None, size=(96, 48), p=8, k=4, recipe='one_cycle', lr=3e-3,
-                      epochs=3, batches_per_epoch=40, eval_every=3, cpu_amp=True, threads=1),
+    'synth_cpu': dict(backbone='resnet18', weights=None, size=(64, 32), p=16, k=2, recipe='one_cycle', lr=3e-3,
+                      epochs=10, batches_per_epoch=60, eval_every=1, cpu_amp=True, threads=1),
 }
 
 def _explicit_wins(init: Callable) -> Callable:

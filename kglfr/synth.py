@@ -22,7 +22,7 @@ __all__ = ['GENERATOR_VERSION', 'COCO_KEYPOINTS', 'VIEWS', 'UPPER_COLOURS', 'LOW
            'attribute_table', 'image_attributes', 'summary', 'generate', 'set_name', 'synthvi', 'raw_pixel_features']
 
 # %% ../nbs/01_synth.ipynb #a1c0de02
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 def _share(value: float, name: str):
     if not 0 <= value <= 1: raise ValueError(f'SynthOptions.{name} must be in [0, 1], got {value}')
@@ -42,8 +42,8 @@ class SynthOptions:
     truncation: float = field(default=0.1, metadata={'help': 'chance that the crop cuts the head, the feet or one side'})
     occlusion: float = field(default=0.15, metadata={'help': 'chance of an occluding object in front of the person'})
     ir_noise: float = field(default=1.0, metadata={'help': 'multiplier of the infrared sensor noise'})
-    ir_pattern: float = field(default=0.045, metadata={'help': 'infrared contrast of woven patterns (printed logos never show)'})
-    ir_luminance: float = field(default=0.0, metadata={'help': "share of a garment's visible lightness in its infrared brightness (0: material only)"})
+    ir_pattern: float = field(default=0.15, metadata={'help': 'infrared contrast of woven patterns (printed logos never show)'})
+    ir_luminance: float = field(default=0.7, metadata={'help': "share of a garment's visible lightness in its infrared brightness (0: material only)"})
 
     def __post_init__(self):
         for name in ('bag_owners', 'bag_carried', 'hard_negatives', 'similar', 'truncation', 'occlusion', 'ir_luminance'): _share(getattr(self, name), name)
@@ -201,7 +201,7 @@ WOVEN = ('hstripes', 'vstripes', 'checks')
 
 def _lightness(rgb) -> float: return (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) / 255
 
-def palette(person: dict, modality: int, ir_pattern: float = 0.045, ir_luminance: float = 0.0) -> dict:
+def palette(person: dict, modality: int, ir_pattern: float = 0.15, ir_luminance: float = 0.7) -> dict:
     "RGB colour of every body part (the pattern, hat and bag colours may be None) for `modality`."
     second = UPPER_COLOURS[person['upper_second']][0]
     if person['upper_second'] == person['upper']: second = (240, 240, 240) if sum(second) < 300 else (20, 20, 20)
