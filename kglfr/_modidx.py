@@ -2,6 +2,7 @@
 
 d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_url': 'https://github.com/kglfr/kglfr', 'lib_path': 'kglfr'},
   'syms': { 'kglfr.ablation': { 'kglfr.ablation.AblationParams': ('ablation.html#ablationparams', 'kglfr/ablation.py'),
+                                'kglfr.ablation.RunFailed': ('ablation.html#runfailed', 'kglfr/ablation.py'),
                                 'kglfr.ablation._ablate': ('ablation.html#_ablate', 'kglfr/ablation.py'),
                                 'kglfr.ablation._ci_text': ('ablation.html#_ci_text', 'kglfr/ablation.py'),
                                 'kglfr.ablation._code_note': ('ablation.html#_code_note', 'kglfr/ablation.py'),
@@ -634,6 +635,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'kglfr.report.gradcam_figure': ('report.html#gradcam_figure', 'kglfr/report.py'),
                               'kglfr.report.html_report': ('report.html#html_report', 'kglfr/report.py'),
                               'kglfr.report.page_check': ('report.html#page_check', 'kglfr/report.py'),
+                              'kglfr.report.pick_queries': ('report.html#pick_queries', 'kglfr/report.py'),
                               'kglfr.report.plot_cmc': ('report.html#plot_cmc', 'kglfr/report.py'),
                               'kglfr.report.query_ap': ('report.html#query_ap', 'kglfr/report.py'),
                               'kglfr.report.rank': ('report.html#rank', 'kglfr/report.py'),

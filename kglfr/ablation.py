@@ -24,11 +24,11 @@ from .report import evaluated, retrieval_figure, gradcam_figure, embedding_figur
 # %% auto #0
 __all__ = ['TABLE2_CONFIGS', 'TABLE2_REPORTED', 'TABLE1_ROWS', 'TABLE1_METHODS', 'TABLE1_REPORTED', 'SMOKE', 'RECORD', 'ABLATED',
            'environment', 'loadavg', 'AblationParams', 'ablation_params', 'train_config', 'ablation_notebook',
-           'resolve', 'run_notebook', 'table2_grid', 'table1_grid', 'planned_run', 'run_grid', 'per_query_metrics',
-           'load_per_query', 'paired_bootstrap', 'verdict', 'load_records', 'config_name', 'shared_recipe',
-           'check_comparable', 'records_frame', 'table2_frame', 'tracked', 'writable', 'table2', 'table2_plot',
-           'table1_row', 'table1_frame', 'table1', 'runs_frame', 'run_config', 'load_run', 'comparison_figures',
-           'tables_main', 'ablate_main', 'add_commands']
+           'resolve', 'RunFailed', 'run_notebook', 'table2_grid', 'table1_grid', 'planned_run', 'run_grid',
+           'per_query_metrics', 'load_per_query', 'paired_bootstrap', 'verdict', 'load_records', 'config_name',
+           'shared_recipe', 'check_comparable', 'records_frame', 'table2_frame', 'tracked', 'writable', 'table2',
+           'table2_plot', 'table1_row', 'table1_frame', 'table1', 'runs_frame', 'run_config', 'load_run',
+           'comparison_figures', 'tables_main', 'ablate_main', 'add_commands']
 
 # %% ../nbs/16_ablation.ipynb #d80ca3b5
 TABLE2_CONFIGS = {
@@ -165,15 +165,23 @@ def resolve(path: str|Path) -> Path:
     path = Path(path)
     return path if path.is_absolute() else (project_root() or Path.cwd())/path
 
+class RunFailed(RuntimeError):
+    "A grid run whose notebook stopped with an error; the message is one line for the command line."
+
 def run_notebook(out_dir: str|Path, parameters: dict, notebook: str|Path|None = None, kernel: str = 'python3',
                  log_output: bool = False) -> Path:
     "Execute the ablation notebook into `out_dir/ablation.ipynb` with `parameters` (plus `out_dir`); returns its record."
     import papermill as pm
     out_dir, notebook = resolve(out_dir).resolve(), Path(notebook or ablation_notebook())
     out_dir.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(notebook, out_dir/'ablation.ipynb', parameters={**parameters, 'out_dir': str(out_dir)},
-                        kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False, log_output=log_output,
-                        extra_arguments=['--IPKernelApp.log_level=ERROR'])   # no start-up notice per run
+    try: pm.execute_notebook(notebook, out_dir/'ablation.ipynb', parameters={**parameters, 'out_dir': str(out_dir)},
+                             kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False, log_output=log_output,
+                             extra_arguments=['--IPKernelApp.log_level=ERROR'])   # no start-up notice per run
+    except Exception as e:                   # a cell's error, or a kernel that died (killed, out of memory)
+        name, detail = (e.ename, str(e.evalue)) if isinstance(e, pm.PapermillExecutionError) else (type(e).__name__, str(e))
+        detail = detail.strip().splitlines()[-1] if detail.strip() else ''
+        raise RunFailed(f"run {out_dir.name} failed: {name}: {detail} (the executed notebook with the traceback: "
+                        f"{out_dir/'ablation.ipynb'}; finished runs are kept and reused when the grid is run again)") from None
     return out_dir/RECORD
 
 # %% ../nbs/16_ablation.ipynb #d8fca21c
@@ -533,17 +541,22 @@ def _row_run(results_dir: str|Path, config: str, seed: int = 0) -> Path|None:
 
 def comparison_figures(results_dir: str|Path, out_dir: str|Path, seed: int = 0,
                        rows: Sequence[str] = ('baseline', 'kegfr_kmlfr')) -> list[Path]:
-    "retrieval_<row>.png and gradcam_<row>.png of each row's run (same queries, same identity) and embedding.png."
+    "retrieval_<row>.png, retrieval_<row>_accessory.png (SynthVI) and gradcam_<row>.png of each row's run (same queries, same identity) and embedding.png."
     import matplotlib.pyplot as plt
+    from kglfr.synth import image_attributes
     out_dir, models, paths = resolve(out_dir), {}, []
     for row in rows:
         run_dir = _row_run(results_dir, row, seed)
         if run_dir is None: continue
         model, ds, config = models[row] = load_run(run_dir)
-        paths += [out_dir/f'retrieval_{row}.png', out_dir/f'gradcam_{row}.png']
-        for figure in (retrieval_figure(model, ds, config.size, path=paths[-2], title=f'{row} (seed {seed}): top-10 retrieval'),
-                       gradcam_figure(model, ds, config.size, path=paths[-1], title=f'{row} (seed {seed}):')):
-            plt.close(figure)
+        figures = {f'retrieval_{row}.png': lambda path: retrieval_figure(model, ds, config.size, path=path, title=f'{row} (seed {seed}): top-10 retrieval'),
+                   f'gradcam_{row}.png': lambda path: gradcam_figure(model, ds, config.size, path=path, title=f'{row} (seed {seed}):')}
+        if image_attributes(ds.root) is not None:      # SynthVI: the paper's accessory failure cases (Fig. 6-7)
+            figures[f'retrieval_{row}_accessory.png'] = lambda path: retrieval_figure(
+                model, ds, config.size, path=path, subset='accessory_mismatch',
+                title=f'{row} (seed {seed}): top-10 retrieval of accessory-mismatch queries')
+        for name, draw in figures.items():
+            paths.append(out_dir/name); plt.close(draw(paths[-1]))
     if models:
         _, ds, config = next(iter(models.values()))
         paths.append(out_dir/'embedding.png')

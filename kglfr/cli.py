@@ -205,7 +205,9 @@ def parser(command: str|None = None) -> argparse.ArgumentParser:
 def _expected(error: BaseException) -> bool:
     "Whether `error` is a user-facing failure (bad input or settings), shown as one line rather than a traceback."
     learner = sys.modules.get('kglfr.learner')
-    return isinstance(error, (ValueError, FileNotFoundError)) or bool(learner and isinstance(error, learner.NonFiniteLossError))
+    ablation = sys.modules.get('kglfr.ablation')
+    return (isinstance(error, (ValueError, FileNotFoundError)) or bool(learner and isinstance(error, learner.NonFiniteLossError))
+            or bool(ablation and isinstance(error, ablation.RunFailed)))
 
 def main(argv: list[str]|None = None):
     "Entry point of the `kglfr` console command: errors are one line and exit status 1 (`--debug` shows the traceback)."

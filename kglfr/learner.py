@@ -163,12 +163,13 @@ class StopOnNonFiniteLoss(Callback):
     def after_loss(self):
         if not self.training or torch.isfinite(self.loss).all(): return
         where = f"training loss is {self.loss.float().mean().item()} at epoch {self.epoch}, batch {self.iter}"
+        cpu_bf16 = any(isinstance(cb, CPUAutocast) for cb in self.learn.cbs)
+        precision = "turn off CPU bf16 autocast (cpu_amp=False)" if cpu_bf16 else "if mixed precision is on, use amp='none'"
         if self.epoch == 0 and self.iter == 0:
             raise NonFiniteLossError(f"{where}, before any optimiser step, so the learning rate is not the cause: the "
                                      "initial model's outputs overflow the loss. Start from pretrained weights "
-                                     "(weights='imagenet'), or if mixed precision is on, use amp='none'")
-        raise NonFiniteLossError(f"{where}: the run diverged; lower the learning rate (lr) or, if mixed precision is "
-                                 "on, use amp='bf16'/'none'")
+                                     f"(weights='imagenet'), or {precision}")
+        raise NonFiniteLossError(f"{where}: the run diverged; lower the learning rate (lr) or {precision}")
 
 # %% ../nbs/09_learner.ipynb #b9b0aafb
 class LossComponents(Callback):

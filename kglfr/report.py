@@ -18,13 +18,13 @@ from PIL import Image
 from .core import VIS, IR, MODALITY_NAMES, atomic_path, atomic_write
 from .augment import normalize
 from .data import load_image
-from .evaluate import extract_features, evaluation_lists
+from .evaluate import extract_features, evaluation_lists, hard_subsets, _with_attributes, HARD_SUBSETS
 from .metrics import rank_metrics, stable_argsort, _removed
 
 # %% auto #0
 __all__ = ['THUMB_SIZE', 'CHROMIUM', 'CHROMEDRIVER', 'evaluated', 'save_figure', 'cmc_curves', 'plot_cmc', 'Ranking', 'query_ap',
-           'rank', 'ranked_gallery', 'retrieval_figure', 'frozen_norm', 'grad_cam', 'gradcam_figure', 'embed_2d',
-           'embedding_figure', 'camera_summary', 'html_report', 'page_check']
+           'rank', 'ranked_gallery', 'pick_queries', 'retrieval_figure', 'frozen_norm', 'grad_cam', 'gradcam_figure',
+           'embed_2d', 'embedding_figure', 'camera_summary', 'html_report', 'page_check']
 
 # %% ../nbs/18_report.ipynb #ccb25ca5
 def evaluated(model: nn.Module, features: tuple[np.ndarray, np.ndarray], feature: str|None = None) -> np.ndarray:
@@ -140,25 +140,38 @@ def _framed(ax, image: np.ndarray, colour: str, title: str = ''):
     ax.imshow(image); ax.set_xticks([]); ax.set_yticks([]); ax.set_title(title, fontsize=7)
     for spine in ax.spines.values(): spine.set_edgecolor(colour); spine.set_linewidth(3)
 
+def pick_queries(ranking: Ranking, ds, n_queries: int = 4, seed: int = 0, subset: str|None = None) -> list[int]:
+    "Positions in `ranking.query` of `n_queries` queries of distinct identities, drawn from a hard `subset` when one is named."
+    query, candidates = ranking.query, np.ones(len(ranking.query), bool)
+    if subset is not None:
+        if subset not in HARD_SUBSETS: raise ValueError(f"subset must be one of {', '.join(HARD_SUBSETS)} or None, got {subset!r}")
+        (query, gallery), = _with_attributes(ds, {0: (ranking.query, ranking.gallery)}).values()
+        candidates = hard_subsets(query, gallery, ds.protocol)[subset]
+        if not candidates.any(): raise ValueError(f"no {subset} queries in this gallery trial; choose another subset or None")
+    rng, pool = np.random.default_rng(seed), pd.unique(query.pid.values[candidates])
+    pids = rng.choice(pool, min(n_queries, len(pool)), replace=False)
+    return [int(rng.choice(np.flatnonzero(candidates & (query.pid.values == pid)))) for pid in pids]
+
 def retrieval_figure(model: nn.Module, ds, size: tuple[int, int], n_queries: int = 4, n: int = 10, seed: int = 0,
-                     path: str|Path|None = None, title: str = ''):
-    "Top-`n` gallery images of `n_queries` queries of distinct identities (green: same identity, red: other)."
+                     path: str|Path|None = None, title: str = '', subset: str|None = None):
+    "Top-`n` gallery images of `n_queries` queries of distinct identities (green: same identity, red: other), optionally from a hard `subset`."
     import matplotlib.pyplot as plt
     ranking = ranked_gallery(model, ds, size, n)
     query, gallery, top = ranking.query, ranking.gallery, ranking.top
-    rng = np.random.default_rng(seed)
-    pids = rng.choice(query.pid.unique(), min(n_queries, query.pid.nunique()), replace=False)
-    picks = [int(rng.choice(np.flatnonzero(query.pid.values == pid))) for pid in pids]
+    picks = pick_queries(ranking, ds, n_queries, seed, subset)
+    column = HARD_SUBSETS.get(subset)
+    if column: (query, gallery), = _with_attributes(ds, {0: (query, gallery)}).values()
+    note = lambda row: f'\n{column}: {row[column]}' if column else ''
     images, shown = ds.images(size), top.shape[1]
-    fig, axes = plt.subplots(len(picks), shown + 1, figsize=(0.9 * (shown + 1), 2.0 * len(picks) + .6), squeeze=False)
+    fig, axes = plt.subplots(len(picks), shown + 1, figsize=(0.9 * (shown + 1), (2.2 if column else 2.0) * len(picks) + .6), squeeze=False)
     for row, i in zip(axes, picks):
         _framed(row[0], images[query.index[i]], 'blue',
-                f'query id {query.pid.iloc[i]}\n{MODALITY_NAMES[query.modality.iloc[i]]}, AP {100 * ranking.ap[i]:.0f}%')
+                f'query id {query.pid.iloc[i]}\n{MODALITY_NAMES[query.modality.iloc[i]]}, AP {100 * ranking.ap[i]:.0f}%{note(query.iloc[i])}')
         for ax in row[1 + (top[i] >= 0).sum():]: ax.remove()
         for rank_, (ax, j) in enumerate(zip(row[1:], top[i][top[i] >= 0]), 1):
             same = gallery.pid.iloc[j] == query.pid.iloc[i]
             _framed(ax, images[gallery.index[j]], 'green' if same else 'red',
-                    f'rank {rank_}: id {gallery.pid.iloc[j]}\nd={ranking.distance[i, rank_ - 1]:.2f}')
+                    f'rank {rank_}: id {gallery.pid.iloc[j]}\nd={ranking.distance[i, rank_ - 1]:.2f}{note(gallery.iloc[j])}')
     fig.suptitle(f'{title} (frame: blue query, green same identity, red other identity)'.strip(), fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)
