@@ -350,8 +350,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'kglfr.kglfr_net.ErasingStats.after_epoch': ('kglfr.html#erasingstats.after_epoch', 'kglfr/kglfr_net.py'),
                                  'kglfr.kglfr_net.ErasingStats.before_epoch': ( 'kglfr.html#erasingstats.before_epoch',
                                                                                 'kglfr/kglfr_net.py'),
-                                 'kglfr.kglfr_net.KGLFRLoss': ('kglfr.html#kglfrloss', 'kglfr/kglfr_net.py'),
-                                 'kglfr.kglfr_net.KGLFRLoss.forward': ('kglfr.html#kglfrloss.forward', 'kglfr/kglfr_net.py'),
                                  'kglfr.kglfr_net.KGLFROptions': ('kglfr.html#kglfroptions', 'kglfr/kglfr_net.py'),
                                  'kglfr.kglfr_net.KGLFROptions.__post_init__': ( 'kglfr.html#kglfroptions.__post_init__',
                                                                                  'kglfr/kglfr_net.py'),

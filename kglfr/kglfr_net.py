@@ -19,7 +19,7 @@ from .learner import MethodParts, TrainConfig, LossComponents
 
 # %% auto #0
 __all__ = ['MASK_RENDERINGS', 'KeypointErasing', 'keypoint_masks', 'keypoint_presence', 'masked_local_features', 'KMLFRTerm',
-           'kegfr_term', 'KGLFRLoss', 'kglfr_loss', 'ErasingStats', 'KGLFROptions', 'kglfr_method']
+           'kegfr_term', 'kglfr_loss', 'ErasingStats', 'KGLFROptions', 'kglfr_method']
 
 # %% ../nbs/10_kglfr.ipynb #7130c288
 class KeypointErasing:
@@ -83,8 +83,7 @@ class KMLFRTerm:
     def __init__(self, sigma: float = 1.0, margin: float = 0.01, min_conf: float = 0.3, rendering: str = 'hrnet_parity'):
         self.sigma, self.margin, self.min_conf, self.rendering = sigma, margin, min_conf, rendering
 
-    def __call__(self, out: ReIDOutput, pid: Tensor, keypoints: Tensor|tuple|None, heatmaps: Tensor|None = None) -> Tensor:
-        if isinstance(keypoints, tuple): keypoints, heatmaps = keypoints      # from KGLFRLoss: (keypoints, heatmaps)
+    def __call__(self, out: ReIDOutput, pid: Tensor, keypoints: Tensor|None, heatmaps: Tensor|None = None) -> Tensor:
         if keypoints is None: raise ValueError("KMLFR needs the batch keypoints: call loss(out, pid, keypoints)")
         masks = keypoint_masks(keypoints, out.fmap.shape[-2:], self.sigma, self.min_conf, self.rendering, heatmaps)
         return kmlfr_loss(masked_local_features(out.fmap, masks), pid, self.margin, present=keypoint_presence(masks))
@@ -97,18 +96,13 @@ def kegfr_term(out: ReIDOutput, pid: Tensor, keypoints: Tensor|None = None, marg
     return kegfr_loss(out.pool, pid, margin)
 
 # %% ../nbs/10_kglfr.ipynb #e82dfa97
-class KGLFRLoss(ReIDLoss):
-    "Eq. 6's `ReIDLoss`, called as `loss(out, pid, keypoints)` or, on batches with pose heatmaps, `loss(out, pid, keypoints, heatmaps)`."
-    def forward(self, out: ReIDOutput, pid: Tensor, keypoints: Tensor|None = None, heatmaps: Tensor|None = None) -> Tensor:
-        return super().forward(out, pid, keypoints if heatmaps is None else (keypoints, heatmaps))
-
 def kglfr_loss(use_kegfr: bool = True, use_kmlfr: bool = True, lambda_kegfr: float = 0.5, lambda_kmlfr: float = 0.5,
                margin_kegfr: float = 0.3, margin_kmlfr: float = 0.01, sigma: float = 1.0, triplet_weight: float = 1.0,
-               label_smoothing: float = 0., min_conf: float = 0.3, rendering: str = 'hrnet_parity') -> KGLFRLoss:
+               label_smoothing: float = 0., min_conf: float = 0.3, rendering: str = 'hrnet_parity') -> ReIDLoss:
     "Eq. 6 as a `ReIDLoss`: identity + KEGFR (or the baseline's hardest triplet) + optional KMLFR."
-    loss = KGLFRLoss(triplet=None if use_kegfr else 'hard', triplet_weight=triplet_weight, margin=margin_kegfr,
+    loss = ReIDLoss(triplet=None if use_kegfr else 'hard', triplet_weight=triplet_weight, margin=margin_kegfr,
                     label_smoothing=label_smoothing)
-    if use_kegfr: loss.add('kegfr', lambda out, pid, keypoints: kegfr_term(out, pid, keypoints, margin_kegfr), lambda_kegfr)
+    if use_kegfr: loss.add('kegfr', lambda out, pid, *targets: kegfr_term(out, pid, margin=margin_kegfr), lambda_kegfr)
     if use_kmlfr: loss.add('kmlfr', KMLFRTerm(sigma, margin_kmlfr, min_conf, rendering), lambda_kmlfr)
     return loss
 

@@ -92,11 +92,11 @@ class ReIDLoss(nn.Module):
         self.last: dict[str, float] = {}
 
     def add(self, name: str, term: Callable, weight: float = 1.) -> ReIDLoss:
-        "Add the term `weight * term(out, pid, keypoints)` under `name`."
+        "Add the term `weight * term(out, pid, keypoints, *extra)` under `name`."
         self.extra[name] = (term, weight)
         return self
 
-    def forward(self, out: ReIDOutput, pid: Tensor, keypoints: Tensor|None = None) -> Tensor:
+    def forward(self, out: ReIDOutput, pid: Tensor, keypoints: Tensor|None = None, *extra: Tensor) -> Tensor:
         if not isinstance(out, ReIDOutput):
             raise TypeError("ReIDLoss needs the model's training output (ReIDOutput); in eval mode the model returns "
                             "L2-normalised features for retrieval, which have no logits")
@@ -106,7 +106,7 @@ class ReIDLoss(nn.Module):
             values['triplet'] = TRIPLETS[self.triplet](getattr(out, self.triplet_feature), pid, self.margin)
             weights['triplet'] = self.triplet_weight
         for name, (term, weight) in self.extra.items():
-            values[name], weights[name] = term(out, pid, keypoints), weight
+            values[name], weights[name] = term(out, pid, keypoints, *extra), weight
         total = sum(weights[name] * value for name, value in values.items())
         self.last = dict(zip([*values, 'total'], torch.stack([*values.values(), total]).detach().tolist()))
         return total
