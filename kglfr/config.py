@@ -13,10 +13,10 @@ import numpy as np
 from .core import DataError, hash_key, project_root
 
 # %% auto #0
-__all__ = ['METHODS', 'OPTIONS', 'RECIPES', 'PRESETS', 'NOT_IDENTITY', 'DEFAULT_RECIPES', 'type_name', 'parse_value',
-           'get_method', 'method_options', 'option_table', 'parse_options', 'Recipe', 'TrainConfig', 'field_choices',
-           'default_root', 'data_root', 'data_key', 'recipe_name', 'recipe_of', 'code_version', 'run_params',
-           'run_identity', 'run_key', 'options_summary', 'runs_dir', 'output_dir']
+__all__ = ['METHODS', 'OPTIONS', 'RECIPES', 'PRESETS', 'AGW_PAD', 'AGW_HEIGHT', 'NOT_IDENTITY', 'DEFAULT_RECIPES', 'type_name',
+           'parse_value', 'get_method', 'method_options', 'option_table', 'parse_options', 'Recipe', 'TrainConfig',
+           'field_choices', 'crop_pad', 'default_root', 'data_root', 'data_key', 'recipe_name', 'recipe_of',
+           'code_version', 'run_params', 'run_identity', 'run_key', 'options_summary', 'runs_dir', 'output_dir']
 
 # %% ../nbs/09a_config.ipynb #1b62311e
 _TRUE, _FALSE, _NONE = ('true', '1', 'yes'), ('false', '0', 'no'), ('none', 'null')
@@ -128,6 +128,7 @@ class Recipe:
     warmup: int = 0
     steps: tuple = ()             # (epoch, multiplier) pairs in increasing epoch order
     one_cycle: bool = False
+    weight_decay: float|None = None   # None: 5e-4 (L2) for SGD as AGW, fastai's 0.01 (decoupled) for Adam
 
     def epoch_batches(self, n_images: int) -> int|None:
         "Optimiser steps per epoch for `n_images` training images; None: AGW's epoch (one pass over the larger modality)."
@@ -138,8 +139,9 @@ class Recipe:
         from functools import partial
         import torch
         from fastai.optimizer import OptimWrapper, Adam
-        if self.optimizer == 'adam': return Adam
-        return partial(OptimWrapper, opt=torch.optim.SGD, momentum=0.9, weight_decay=5e-4, nesterov=self.nesterov)
+        if self.optimizer == 'adam': return Adam if self.weight_decay is None else partial(Adam, wd=self.weight_decay)
+        return partial(OptimWrapper, opt=torch.optim.SGD, momentum=0.9, nesterov=self.nesterov,
+                       weight_decay=5e-4 if self.weight_decay is None else self.weight_decay)
 
     def factor(self, epoch: float, epochs: int) -> float:
         "Learning-rate multiplier at (fractional) `epoch` of a run of `epochs`."
@@ -167,6 +169,7 @@ RECIPES = {
     'kglfr_paper': Recipe(lr=0.1, epochs=100, nesterov=True, steps=((30, 0.1), (60, 0.01))),
     'agw': Recipe(lr=0.1, epochs=81, nesterov=True, warmup=10, steps=((20, 0.1), (50, 0.01))),
     'one_cycle': Recipe(lr=3.5e-4, epochs=60, optimizer='adam', backbone_lr_mult=1., one_cycle=True),
+    'synth_cpu': Recipe(lr=3e-3, epochs=10, optimizer='adam', backbone_lr_mult=1., one_cycle=True, weight_decay=1.0),
 }
 
 # %% ../nbs/09a_config.ipynb #b9ffa6be
@@ -192,12 +195,13 @@ class TrainConfig:
     trial: int = _field(1, 'RegDB split to train and test on (1..10)')
     keypoints: str|None = _field(None, 'keypoint source; None: no keypoints')
     use_random_erasing: bool = _field(False, 'random erasing augmentation')
+    pad: int|None = _field(None, "pad-and-crop margin in pixels; None: AGW's 10 px at 288×144, scaled to the input height")
     options: dict = _field(None, 'method options (see the method)', factory=dict)
     preset: str|None = _field(None, 'named set of field values; fields given explicitly win')
     out_dir: str|None = _field(None, 'run folder; None: runs/<dataset>-<method>-<options>-s<seed>-<key>')
     amp: str = _field('bf16', 'mixed precision on CUDA (the CPU runs fp32)')
-    channels_last: bool = _field(True, 'channels-last memory format on CUDA')
-    cpu_amp: bool = _field(False, 'bf16 autocast on the CPU too (faster on CPUs with bf16 units: avx512_bf16, AMX)')
+    channels_last: bool = _field(True, 'channels-last memory format (CUDA and CPU)')
+    cpu_amp: bool = _field(False, 'bf16 autocast on the CPU too (faster only on CPUs with bf16 units: avx512_bf16, AMX)')
     eval_every: int = _field(2, 'epochs between retrieval evaluations during training')
     eval_trials: int = _field(1, 'gallery trials used during training (the final evaluation uses all)')
     batches_per_epoch: int|None = _field(None, "training batches per epoch; None: AGW's epoch (a pass over the larger modality)")
@@ -217,6 +221,7 @@ class TrainConfig:
         for name in ('epochs', 'p', 'k', 'eval_every', 'eval_trials', 'batches_per_epoch', 'valid_batches', 'threads'):
             value = getattr(self, name)
             if value is not None and value < 1: raise ValueError(f"{name} must be at least 1, got {value}")
+        if self.pad is not None and self.pad < 0: raise ValueError(f"pad must be at least 0, got {self.pad}")
         self.options = parse_options(self.method, dict(self.options))
 
 def field_choices() -> dict[str, tuple]:
@@ -228,8 +233,8 @@ def field_choices() -> dict[str, tuple]:
 PRESETS: dict[str, dict] = {
     'kglfr_paper': dict(backbone='resnet50', weights='imagenet', size=(288, 144), p=8, k=4, recipe='kglfr_paper',
                         epochs=100, keypoints='hrnet'),
-    'synth_cpu': dict(backbone='resnet18', weights=None, size=(64, 32), p=16, k=2, recipe='one_cycle', lr=3e-3,
-                      epochs=10, batches_per_epoch=60, eval_every=1, cpu_amp=True, threads=1),
+    'synth_cpu': dict(backbone='resnet18', weights=None, size=(64, 32), p=16, k=2, recipe='synth_cpu', epochs=10,
+                      batches_per_epoch=55, eval_every=1),
 }
 
 def _explicit_wins(init: Callable) -> Callable:
@@ -244,6 +249,13 @@ def _explicit_wins(init: Callable) -> Callable:
     return __init__
 
 TrainConfig.__init__ = _explicit_wins(TrainConfig.__init__)
+
+# %% ../nbs/09a_config.ipynb #6f2a3dac
+AGW_PAD, AGW_HEIGHT = 10, 288   # AGW: 10 px of padding around 288×144 inputs before the random crop
+
+def crop_pad(config: TrainConfig) -> int:
+    "Pad-and-crop margin in pixels: `config.pad`, else AGW's 10 px at 288 px scaled to the input height."
+    return config.pad if config.pad is not None else round(AGW_PAD * config.size[0] / AGW_HEIGHT)
 
 # %% ../nbs/09a_config.ipynb #2c77c72c
 NOT_IDENTITY = ('out_dir', 'resume', 'keep_checkpoint', 'device', 'num_workers', 'threads', 'preset')
@@ -287,6 +299,7 @@ def run_params(config: TrainConfig) -> dict:
     "The resolved parameters that identify a run (no paths, no execution settings)."
     params = {k: v for k, v in asdict(config).items() if k not in NOT_IDENTITY + ('root',)}
     params.update(recipe=recipe_name(config), epochs=config.epochs or recipe_of(config).epochs, size=list(config.size),
+                  pad=crop_pad(config),
                   options=asdict(method_options(config.method)(**config.options)))
     return json.loads(json.dumps(params, default=str))
 

@@ -7,7 +7,7 @@ kglfr method shares."""
 # %% ../nbs/09_learner.ipynb #70e8af33
 from __future__ import annotations
 from .core import VIS, IR, DataError, atomic_path, atomic_write, json_text, set_seed, resolve_device, quiet
-import json, math, os, random, time
+import json, math, os, random, time, warnings
 from contextlib import ExitStack
 from dataclasses import dataclass, field, asdict
 from functools import partial
@@ -33,7 +33,7 @@ from fastai.torch_core import num_distrib, rank_distrib, trainable_params, to_fl
 from fastai.distributed import DistributedDL
 from .config import (Recipe, RECIPES, TrainConfig, PRESETS, METHODS, OPTIONS, DEFAULT_RECIPES, get_method,
                      method_options, parse_options, option_table, run_identity, run_key, output_dir, default_root,
-                     data_root, recipe_of)
+                     data_root, recipe_of, crop_pad)
 from .augment import BatchAugment, normalize
 from .data import make_dataset
 from .keypoints import load_keypoints, load_heatmaps, dequantise_heatmaps
@@ -45,7 +45,7 @@ from .evaluate import evaluate
 __all__ = ['IdentitySampler', 'IdentityDL', 'AugmentBatch', 'SamplerEpoch', 'FrozenNormValidation', 'NonFiniteLossError',
            'StopOnNonFiniteLoss', 'LossComponents', 'unwrap_model', 'RetrievalEval', 'rng_states', 'set_rng_states',
            'Checkpoint', 'load_checkpoint', 'MethodParts', 'AGWOptions', 'agw_method', 'ShardedDL', 'training_device',
-           'CPUAutocast', 'build_learner', 'history_frame', 'save_curves', 'PhaseTimes', 'fit_schedule',
+           'cpu_has_bf16', 'CPUAutocast', 'build_learner', 'history_frame', 'save_curves', 'PhaseTimes', 'fit_schedule',
            'setting_differences', 'resume_state', 'ResumableCSVLogger', 'train']
 
 # %% ../nbs/09_learner.ipynb #825d0641
@@ -327,6 +327,10 @@ def training_device(config: TrainConfig) -> torch.device:
     return device
 
 # %% ../nbs/09_learner.ipynb #d5a19705
+def cpu_has_bf16() -> bool:
+    "Whether this CPU has bf16 units (avx512_bf16 or AMX tiles); without them torch emulates bf16, slowly."
+    return any(getattr(torch.cpu, name, lambda: False)() for name in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'))
+
 class CPUAutocast(Callback):
     "bf16 autocast of the forward pass and loss on the CPU (fastai's `MixedPrecision` is CUDA-only)."
     order = 10
@@ -356,14 +360,17 @@ def build_learner(config: TrainConfig, out_dir: str|Path|None = None) -> tuple[L
                       IdentityDL(**loaders, seed=config.seed + 1, n_batches=config.valid_batches, reshuffle=False),
                       path=out_dir, device=device)
     evaluation = RetrievalEval(ds, config.size, every=config.eval_every, trials=config.eval_trials)
-    augment = BatchAugment(random_erasing=config.use_random_erasing, hooks=parts.augment_hooks)
+    augment = BatchAugment(pad=crop_pad(config), random_erasing=config.use_random_erasing, hooks=parts.augment_hooks)
     splitter = (lambda model: model.param_groups()) if hasattr(parts.model, 'param_groups') else trainable_params
     cbs = [AugmentBatch(augment), SamplerEpoch(), FrozenNormValidation(), evaluation, StopOnNonFiniteLoss(),
            LossComponents(), PhaseTimes(), *parts.callbacks]
-    if device.type == 'cuda':
-        if config.channels_last: cbs.append(ChannelsLast())
-        if config.amp != 'none': cbs.append(MixedPrecision(amp_mode=config.amp))
-    elif device.type == 'cpu' and config.cpu_amp: cbs.append(CPUAutocast())
+    if config.channels_last: cbs.append(ChannelsLast())
+    if device.type == 'cuda' and config.amp != 'none': cbs.append(MixedPrecision(amp_mode=config.amp))
+    if device.type == 'cpu' and config.cpu_amp:
+        if not cpu_has_bf16():
+            warnings.warn("cpu_amp=True on a CPU without bf16 units (avx512_bf16, AMX): torch emulates bf16 and training "
+                          "is many times slower than in fp32. Fix: train with cpu_amp=False (--no-cpu-amp)", stacklevel=2)
+        cbs.append(CPUAutocast())
     learn = Learner(dls, parts.model.to(device), loss_func=parts.loss_func, opt_func=recipe_of(config).opt_func(),
                     splitter=splitter, metrics=evaluation.metrics(), cbs=cbs, path=out_dir, model_dir='.')
     return learn, ds

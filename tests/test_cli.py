@@ -99,7 +99,7 @@ def test_train_help_is_light_and_lists_choices():
             "print(out.getvalue()); print('HEAVY', sorted(m for m in ('torch', 'fastai', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120).stdout
     assert out.rstrip().endswith('HEAVY []'), out[-300:]          # nothing heavy is imported to answer --help
-    for choices in ('{sysu,regdb,llcm}', '{agw,kglfr,mcja,lba,mima}', '{kglfr_paper,agw,one_cycle}', '{gt,yolo,hrnet}',
+    for choices in ('{sysu,regdb,llcm}', '{agw,kglfr,mcja,lba,mima}', '{kglfr_paper,agw,one_cycle,synth_cpu}', '{gt,yolo,hrnet}',
                     '{bf16,fp16,none}', '--preset {kglfr_paper'):
         assert choices in out, choices
 
