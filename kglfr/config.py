@@ -234,7 +234,7 @@ PRESETS: dict[str, dict] = {
     'kglfr_paper': dict(backbone='resnet50', weights='imagenet', size=(288, 144), p=8, k=4, recipe='kglfr_paper',
                         epochs=100, keypoints='hrnet'),
     'synth_cpu': dict(backbone='resnet18', weights=None, size=(64, 32), p=16, k=2, recipe='synth_cpu', epochs=10,
-                      batches_per_epoch=55, eval_every=1),
+                      batches_per_epoch=50, eval_every=1),
 }
 
 def _explicit_wins(init: Callable) -> Callable:
