@@ -26,6 +26,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'kglfr.ablation.comparison_figures': ('ablation.html#comparison_figures', 'kglfr/ablation.py'),
                                 'kglfr.ablation.config_name': ('ablation.html#config_name', 'kglfr/ablation.py'),
                                 'kglfr.ablation.environment': ('ablation.html#environment', 'kglfr/ablation.py'),
+                                'kglfr.ablation.learning_curve': ('ablation.html#learning_curve', 'kglfr/ablation.py'),
                                 'kglfr.ablation.load_per_query': ('ablation.html#load_per_query', 'kglfr/ablation.py'),
                                 'kglfr.ablation.load_records': ('ablation.html#load_records', 'kglfr/ablation.py'),
                                 'kglfr.ablation.load_run': ('ablation.html#load_run', 'kglfr/ablation.py'),

@@ -23,12 +23,12 @@ from .report import evaluated, retrieval_figure, gradcam_figure, embedding_figur
 
 # %% auto #0
 __all__ = ['TABLE2_CONFIGS', 'TABLE2_REPORTED', 'TABLE1_ROWS', 'TABLE1_METHODS', 'TABLE1_REPORTED', 'SMOKE', 'RECORD', 'ABLATED',
-           'environment', 'loadavg', 'AblationParams', 'ablation_params', 'train_config', 'ablation_notebook',
-           'resolve', 'RunFailed', 'run_notebook', 'table2_grid', 'table1_grid', 'planned_run', 'run_grid',
-           'per_query_metrics', 'load_per_query', 'paired_bootstrap', 'verdict', 'load_records', 'config_name',
-           'shared_recipe', 'check_comparable', 'records_frame', 'table2_frame', 'tracked', 'writable', 'table2',
-           'table2_plot', 'table1_row', 'table1_frame', 'table1', 'runs_frame', 'run_config', 'load_run',
-           'comparison_figures', 'tables_main', 'ablate_main', 'add_commands']
+           'CURVE_COLUMNS', 'environment', 'loadavg', 'AblationParams', 'ablation_params', 'train_config',
+           'ablation_notebook', 'resolve', 'RunFailed', 'run_notebook', 'table2_grid', 'table1_grid', 'planned_run',
+           'run_grid', 'per_query_metrics', 'load_per_query', 'paired_bootstrap', 'verdict', 'load_records',
+           'config_name', 'shared_recipe', 'check_comparable', 'records_frame', 'table2_frame', 'tracked', 'writable',
+           'table2', 'table2_plot', 'table1_row', 'table1_frame', 'table1', 'runs_frame', 'learning_curve',
+           'run_config', 'load_run', 'comparison_figures', 'tables_main', 'ablate_main', 'add_commands']
 
 # %% ../nbs/16_ablation.ipynb #d80ca3b5
 TABLE2_CONFIGS = {
@@ -513,6 +513,19 @@ def runs_frame(*results_dirs: str|Path, setting: str = 'mode=all') -> pd.DataFra
                          r1=round(metric.get('r1', np.nan), 2), mAP=round(metric.get('mAP', np.nan), 2)))
     return pd.DataFrame(rows)
 
+# %% ../nbs/16_ablation.ipynb #5bd1d3f3
+CURVE_COLUMNS = ['run', 'epoch', 'train_loss', 'valid_loss', 'rank1', 'mAP']
+
+def learning_curve(*results_dirs: str|Path, seed: int = 0) -> pd.DataFrame:
+    "Per-epoch losses, Rank-1 and mAP of every run with `seed` (its `curves.csv`), one row per run and epoch."
+    parts = []
+    for r in load_records(*results_dirs):
+        path = Path(r['run_dir'])/'curves.csv'
+        if r['params']['seed'] != seed or not path.is_file(): continue
+        row = config_name(r['params']) or f"{r['params']['method']} (Table 1)"
+        parts.append(pd.read_csv(path).assign(run=f'{row}, seed {seed}')[CURVE_COLUMNS])
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CURVE_COLUMNS)
+
 # %% ../nbs/16_ablation.ipynb #401bc38f
 def run_config(record: dict) -> TrainConfig:
     "The `TrainConfig` recorded in a run's record or result."
@@ -573,6 +586,7 @@ def tables_main(runs: str|Path = 'runs/main', out_dir: str|Path|None = None, wri
     except FileNotFoundError: pass
     listed = runs_frame(runs)
     atomic_write(out_dir/'runs.csv', listed.to_csv(index=False)); atomic_write(out_dir/'runs.md', listed.to_markdown(index=False) + '\n')
+    atomic_write(out_dir/'learning_curve.csv', learning_curve(runs).to_csv(index=False))
     if figures: out['figures'] = [str(p) for p in comparison_figures(runs, out_dir)]
     out['written'] = str(out_dir)
     return out

@@ -17,7 +17,7 @@ for name, runs in settings.items():
     row = dict(setting=name, seeds=','.join(map(str, seeds)))
     for setting, label in (('mode=all', 'all'), ('mode=indoor', 'indoor')):
         for metric, m in (('r1', 'R-1'), ('mAP', 'mAP')):
-            v = value(setting, metric); row[f'{label} {m}'] = f'{v.mean():.2f} ± {v.std(ddof=0):.2f}'
+            v = value(setting, metric); row[f'{label} {m}'] = f'{v.mean():.2f} ± {v.std(ddof=1):.2f}'
     if not name.startswith('defaults'):
         shared = [s for s in seeds if s in default]
         pairs = [(load_per_query(runs[s]['run_dir']), load_per_query(default[s]['run_dir'])) for s in shared]
